@@ -1,0 +1,43 @@
+//! The engine's error enum: what can go wrong inside the memory system, independent of any
+//! personality. The kernel layer maps each variant to a personality's status code; the mapping
+//! noted on each variant is the Zircon one.
+
+use core::fmt;
+
+/// Why an engine operation was refused. A refused operation has changed nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VmError {
+    /// A size, offset or range is beyond what the VMO or the engine allows, or its arithmetic
+    /// overflows (`ZX_ERR_OUT_OF_RANGE`).
+    OutOfRange,
+    /// A frame or page-list metadata could not be allocated (`ZX_ERR_NO_MEMORY`).
+    NoMemory,
+    /// A malformed argument: a misaligned offset or length where alignment is required, or an
+    /// empty range where one is needed (`ZX_ERR_INVALID_ARGS`).
+    InvalidArgs,
+    /// The VMO cannot perform this operation at all (`ZX_ERR_NOT_SUPPORTED`).
+    NotSupported,
+    /// The VMO was not created resizable (`ZX_ERR_UNAVAILABLE`).
+    NotResizable,
+    /// The caller's output buffer cannot hold the answer (`ZX_ERR_BUFFER_TOO_SMALL`).
+    BufferTooSmall,
+    /// A lookup met a page that is not committed (`ZX_ERR_NO_MEMORY`, as Zircon reports it).
+    NotCommitted,
+}
+
+impl fmt::Display for VmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VmError::OutOfRange => "range or size out of range",
+            VmError::NoMemory => "out of memory",
+            VmError::InvalidArgs => "invalid arguments",
+            VmError::NotSupported => "operation not supported on this VMO",
+            VmError::NotResizable => "VMO is not resizable",
+            VmError::BufferTooSmall => "output buffer too small",
+            VmError::NotCommitted => "page in range is not committed",
+        })
+    }
+}
+
+/// Shorthand for engine results.
+pub type VmResult<T> = Result<T, VmError>;

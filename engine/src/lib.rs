@@ -1,0 +1,49 @@
+//! The memory system of a capability microkernel as a `no_std` library: virtual memory objects
+//! (VMOs) holding sparse pages, grouped in families under one lock each, with frames supplied by
+//! the embedder through [`FrameSource`].
+//!
+//! The engine knows nothing of handles, rights or system-call numbers: it offers typed
+//! operations that return [`VmError`], and the kernel layer above turns those into each
+//! personality's status codes.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use vm_engine::{FrameSource, InMemoryFrames, InMemoryPlatform, Vmo, VmoOptions};
+//!
+//! let frames = Arc::new(InMemoryFrames::new());
+//! let vmo = Vmo::<InMemoryPlatform>::create(frames.clone(), 3 * 4096, VmoOptions::default())?;
+//! vmo.write(4096 + 10, b"hello")?;
+//! let mut back = [0u8; 5];
+//! vmo.read(4096 + 10, &mut back)?;
+//! assert_eq!(&back, b"hello");
+//! assert_eq!(vmo.info().committed_bytes, 4096);
+//! assert_eq!(frames.frames_in_use(), 1);
+//! # Ok::<(), vm_engine::VmError>(())
+//! ```
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+mod error;
+mod family;
+mod frame_source;
+mod geometry;
+mod memory_frames;
+pub mod page_list;
+mod platform;
+mod vmo;
+
+pub use error::{VmError, VmResult};
+pub use frame_source::{FrameSource, OutOfFrames};
+pub use geometry::{round_up_to_page, MAX_VMO_SIZE, PAGE_SIZE};
+pub use memory_frames::{InMemoryFrames, MemoryFrame};
+pub use platform::{FrameOf, InMemoryPlatform, Platform};
+pub use vmo::{Vmo, VmoInfo, VmoOptions};
+
+/// The README's examples, compiled and run as doc tests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
