@@ -6,6 +6,11 @@
 //! bytes of metadata per page (a slot is one pointer-sized `Option<Frame>`, plus the chunk's
 //! bitmap and its share of the table).
 //!
+//! Besides frames, a slot can carry the markers clone trees need (see `CLONE-TREES.md` in the
+//! shared design): two split bits per slot, saying which child of a hidden node no longer looks
+//! at the slot, and a zero marker, saying a visible VMO reads zeros there whatever its ancestors
+//! hold. They are per-chunk bitmaps, so a slot stays one pointer.
+//!
 //! Every allocation the list makes is fallible: [`PageList::reserve`] makes room for a set of
 //! pages up front, so that an operation can allocate everything it needs, then mutate without
 //! any further way to fail. The whole list is a plain value: a new parent can take it over in
@@ -23,11 +28,68 @@ use crate::error::{VmError, VmResult};
 /// Pages per chunk, as in Zircon's page-list nodes.
 pub const CHUNK_PAGES: u64 = 16;
 
+/// One of the two children of a hidden node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The VMO that was snapshotted.
+    Left = 0,
+    /// The snapshot.
+    Right = 1,
+}
+
+impl Side {
+    /// The other child.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Left => Side::Right,
+            Side::Right => Side::Left,
+        }
+    }
+}
+
+/// The split bits of a slot: which children of a hidden node have stopped looking at it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Splits(u8);
+
+impl Splits {
+    /// Whether `side` has stopped looking at the slot.
+    pub fn has(self, side: Side) -> bool {
+        self.0 & (1 << side as u8) != 0
+    }
+
+    /// Whether neither side looks at the slot any more.
+    pub fn both(self) -> bool {
+        self.0 == 0b11
+    }
+
+    /// Whether no side has split off.
+    pub fn none(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// What a slot holds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Entry<'a, F> {
+    /// Nothing: readers look further up.
+    Empty,
+    /// A frame, with the split bits of a hidden node's slot (always clear in visible nodes).
+    Page(&'a F, Splits),
+    /// No frame, but some side of a hidden node has left the ancestors' content here.
+    Mark(Splits),
+    /// A visible VMO reads zeros here whatever its ancestors hold.
+    Zero,
+}
+
 /// Up to [`CHUNK_PAGES`] consecutive page slots.
 struct Chunk<F> {
     slots: [Option<F>; CHUNK_PAGES as usize],
     /// Bit `i` is set exactly when `slots[i]` holds a frame.
     occupied: u16,
+    /// Bit `i`: slot `i` is a zero marker (never together with a frame or split bits).
+    zero: u16,
+    /// `split[side]` bit `i`: that side has left slot `i`.
+    split: [u16; 2],
 }
 
 impl<F> Chunk<F> {
@@ -35,7 +97,33 @@ impl<F> Chunk<F> {
         Chunk {
             slots: core::array::from_fn(|_| None),
             occupied: 0,
+            zero: 0,
+            split: [0; 2],
         }
+    }
+
+    /// Whether anything is left in the chunk.
+    fn in_use(&self) -> bool {
+        self.occupied | self.zero | self.split[0] | self.split[1] != 0
+    }
+
+    fn splits(&self, slot: usize) -> Splits {
+        Splits((self.split[0] >> slot & 1) as u8 | ((self.split[1] >> slot & 1) as u8) << 1)
+    }
+
+    /// Clears every marker of a slot and takes its frame.
+    fn clear(&mut self, slot: usize) -> Option<F> {
+        let bit = !(1u16 << slot);
+        self.zero &= bit;
+        self.split[0] &= bit;
+        self.split[1] &= bit;
+        self.occupied &= bit;
+        self.slots[slot].take()
+    }
+
+    /// Bits of every slot holding anything.
+    fn used_slots(&self) -> u16 {
+        self.occupied | self.zero | self.split[0] | self.split[1]
     }
 }
 
@@ -96,6 +184,24 @@ impl<F> PageList<F> {
         self.chunks.get(&chunk)?[0].slots[slot].as_ref()
     }
 
+    /// What the slot at `page` holds.
+    pub fn entry(&self, page: u64) -> Entry<'_, F> {
+        let (index, slot) = split(page);
+        let Some(chunk) = self.chunks.get(&index) else {
+            return Entry::Empty;
+        };
+        let chunk = &chunk[0];
+        if let Some(frame) = &chunk.slots[slot] {
+            Entry::Page(frame, chunk.splits(slot))
+        } else if chunk.zero & (1 << slot) != 0 {
+            Entry::Zero
+        } else if !chunk.splits(slot).none() {
+            Entry::Mark(chunk.splits(slot))
+        } else {
+            Entry::Empty
+        }
+    }
+
     /// The frame at `page`, if any, for writing.
     pub fn get_mut(&mut self, page: u64) -> Option<&mut F> {
         let (chunk, slot) = split(page);
@@ -107,8 +213,9 @@ impl<F> PageList<F> {
         self.get(page).is_some()
     }
 
-    /// Makes sure frames can be inserted at every page of `pages` without allocating. On failure
-    /// the list is exactly as it was.
+    /// Makes sure frames or markers can be put at every page of `pages` without allocating, until
+    /// the list is next changed in any other way (removals drop chunks left empty). On failure the
+    /// list is exactly as it was.
     pub fn reserve(&mut self, pages: impl Iterator<Item = u64> + Clone) -> VmResult<()> {
         for page in pages.clone() {
             let (chunk, _) = split(page);
@@ -120,7 +227,7 @@ impl<F> PageList<F> {
                 // pages is one this call created.
                 for page in pages {
                     let (chunk, _) = split(page);
-                    if self.chunks.get(&chunk).is_some_and(|c| c[0].occupied == 0) {
+                    if self.chunks.get(&chunk).is_some_and(|c| !c[0].in_use()) {
                         self.chunks.remove(&chunk);
                     }
                 }
@@ -150,6 +257,8 @@ impl<F> PageList<F> {
             .chunks
             .entry(chunk)
             .or_insert_with(|| Box::new([Chunk::empty()]))[0];
+        // A frame replaces a zero marker; split bits stay (a frame moved into a mark keeps them).
+        chunk.zero &= !(1 << slot);
         let previous = chunk.slots[slot].replace(frame);
         if previous.is_none() {
             chunk.occupied |= 1 << slot;
@@ -158,21 +267,76 @@ impl<F> PageList<F> {
         previous
     }
 
-    /// Removes and returns the frame at `page`.
-    pub fn remove(&mut self, page: u64) -> Option<F> {
+    /// Makes `page` a zero marker and returns the frame it held. The page must have been
+    /// reserved (or hold something already).
+    pub fn set_zero_reserved(&mut self, page: u64) -> Option<F> {
+        let (index, slot) = split(page);
+        debug_assert!(self.chunks.contains_key(&index), "zero marker in an unreserved chunk");
+        let chunk = &mut self
+            .chunks
+            .entry(index)
+            .or_insert_with(|| Box::new([Chunk::empty()]))[0];
+        let frame = chunk.clear(slot);
+        chunk.zero |= 1 << slot;
+        if frame.is_some() {
+            self.frames -= 1;
+        }
+        frame
+    }
+
+    /// Sets `side`'s split bit at `page` and returns the slot's split bits afterwards. The page
+    /// must have been reserved (or hold something already).
+    pub fn set_split_reserved(&mut self, page: u64, side: Side) -> Splits {
+        let (index, slot) = split(page);
+        debug_assert!(self.chunks.contains_key(&index), "split bit in an unreserved chunk");
+        let chunk = &mut self
+            .chunks
+            .entry(index)
+            .or_insert_with(|| Box::new([Chunk::empty()]))[0];
+        chunk.split[side as usize] |= 1 << slot;
+        chunk.splits(slot)
+    }
+
+    /// Clears `side`'s split bit at `page`, dropping the slot if nothing else is left in it.
+    pub fn clear_split(&mut self, page: u64, side: Side) {
+        let (index, slot) = split(page);
+        if let Some(chunk) = self.chunks.get_mut(&index) {
+            chunk[0].split[side as usize] &= !(1 << slot);
+            if !chunk[0].in_use() {
+                self.chunks.remove(&index);
+            }
+        }
+    }
+
+    /// Takes the frame at `page` and leaves its split bits behind (as a mark, if any are set).
+    pub fn take_frame(&mut self, page: u64) -> Option<F> {
         let (index, slot) = split(page);
         let chunk = &mut self.chunks.get_mut(&index)?[0];
         let frame = chunk.slots[slot].take()?;
         chunk.occupied &= !(1 << slot);
         self.frames -= 1;
-        if chunk.occupied == 0 {
+        if !chunk.in_use() {
             self.chunks.remove(&index);
         }
         Some(frame)
     }
 
-    /// Removes every frame whose page lies in `pages`, handing each to `release`. Costs the
-    /// smaller of the chunks the range spans and the chunks the list holds.
+    /// Empties the slot at `page`, markers included, and returns its frame.
+    pub fn remove(&mut self, page: u64) -> Option<F> {
+        let (index, slot) = split(page);
+        let chunk = &mut self.chunks.get_mut(&index)?[0];
+        let frame = chunk.clear(slot);
+        if frame.is_some() {
+            self.frames -= 1;
+        }
+        if !chunk.in_use() {
+            self.chunks.remove(&index);
+        }
+        frame
+    }
+
+    /// Empties every slot whose page lies in `pages`, markers included, handing each frame to
+    /// `release`. Costs the smaller of the chunks the range spans and the chunks the list holds.
     pub fn remove_range(&mut self, pages: Range<u64>, mut release: impl FnMut(u64, F)) {
         if pages.is_empty() || self.frames == 0 {
             return;
@@ -182,19 +346,18 @@ impl<F> PageList<F> {
         let removed = &mut 0u64;
         let mut empty_chunk = |index: u64, chunk: &mut Chunk<F>| {
             let base = index * CHUNK_PAGES;
-            let mut bits = chunk.occupied;
+            let mut bits = chunk.used_slots();
             while bits != 0 {
                 let slot = bits.trailing_zeros() as u64;
                 bits &= bits - 1;
                 if pages.contains(&(base + slot)) {
-                    if let Some(frame) = chunk.slots[slot as usize].take() {
-                        chunk.occupied &= !(1 << slot);
+                    if let Some(frame) = chunk.clear(slot as usize) {
                         *removed += 1;
                         release(base + slot, frame);
                     }
                 }
             }
-            chunk.occupied != 0
+            chunk.in_use()
         };
         if last_chunk - first_chunk < self.chunks.len() as u64 {
             for index in first_chunk..=last_chunk {
@@ -300,8 +463,40 @@ mod tests {
                 .collect();
             assert_eq!(removed, expected);
             assert_eq!(list.frame_count() as usize, pages.len() - expected.len());
-            assert!(list.chunks.values().all(|c| c[0].occupied != 0));
+            assert!(list.chunks.values().all(|c| c[0].in_use()));
         }
+    }
+
+    #[test]
+    fn markers_live_beside_frames_and_keep_chunks_alive() {
+        let mut list: PageList<Box<u64>> = PageList::new();
+        list.reserve([1u64, 2, 3].into_iter()).unwrap();
+        list.insert_reserved(1, Box::new(1));
+        assert_eq!(list.set_split_reserved(1, Side::Left), Splits(0b01));
+        assert!(matches!(list.entry(1), Entry::Page(f, s) if **f == 1 && s.has(Side::Left)));
+        // A frame taken out leaves its split bits behind as a mark.
+        assert_eq!(list.take_frame(1).map(|b| *b), Some(1));
+        assert_eq!(list.entry(1), Entry::Mark(Splits(0b01)));
+        assert!(list.set_split_reserved(1, Side::Right).both());
+        list.clear_split(1, Side::Left);
+        list.clear_split(1, Side::Right);
+        assert_eq!(list.entry(1), Entry::Empty);
+        assert_eq!(list.chunks.len(), 0, "an empty chunk is dropped, reservation or not");
+        // A zero marker replaces a frame, and a frame replaces a zero marker.
+        list.reserve([2u64, 3].into_iter()).unwrap();
+        list.insert_reserved(2, Box::new(2));
+        assert_eq!(list.set_zero_reserved(2).map(|b| *b), Some(2));
+        assert_eq!(list.entry(2), Entry::Zero);
+        assert_eq!(list.frame_count(), 0);
+        assert_eq!(list.chunks.len(), 1, "a zero marker keeps its chunk");
+        list.insert_reserved(2, Box::new(22));
+        assert!(matches!(list.entry(2), Entry::Page(f, s) if **f == 22 && s.none()));
+        list.set_split_reserved(3, Side::Right);
+        let mut released = Vec::new();
+        list.remove_range(0..16, |page, _| released.push(page));
+        assert_eq!(released, [2]);
+        assert_eq!(list.entry(3), Entry::Empty);
+        assert_eq!(list.chunks.len(), 0, "a range removal drops markers too");
     }
 
     #[test]
