@@ -59,6 +59,11 @@ impl ByteRange {
         }
     }
 
+    /// First byte.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
     /// Whether the range holds no byte.
     pub fn is_empty(&self) -> bool {
         self.start == self.end

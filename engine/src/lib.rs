@@ -27,10 +27,14 @@
 
 extern crate alloc;
 
+mod accounting;
+mod clone_tree;
+mod content_tree;
 mod error;
 mod family;
 mod frame_source;
 mod geometry;
+mod invariants;
 mod memory_frames;
 pub mod page_list;
 mod platform;
@@ -41,7 +45,7 @@ pub use frame_source::{FrameSource, OutOfFrames};
 pub use geometry::{round_up_to_page, MAX_VMO_SIZE, PAGE_SIZE};
 pub use memory_frames::{InMemoryFrames, MemoryFrame};
 pub use platform::{FrameOf, InMemoryPlatform, Platform};
-pub use vmo::{Vmo, VmoInfo, VmoOptions};
+pub use vmo::{ChildKind, Vmo, VmoInfo, VmoOptions};
 
 /// The README's examples, compiled and run as doc tests so that the README stays true.
 #[cfg(doctest)]

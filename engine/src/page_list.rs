@@ -271,7 +271,10 @@ impl<F> PageList<F> {
     /// reserved (or hold something already).
     pub fn set_zero_reserved(&mut self, page: u64) -> Option<F> {
         let (index, slot) = split(page);
-        debug_assert!(self.chunks.contains_key(&index), "zero marker in an unreserved chunk");
+        debug_assert!(
+            self.chunks.contains_key(&index),
+            "zero marker in an unreserved chunk"
+        );
         let chunk = &mut self
             .chunks
             .entry(index)
@@ -288,7 +291,10 @@ impl<F> PageList<F> {
     /// must have been reserved (or hold something already).
     pub fn set_split_reserved(&mut self, page: u64, side: Side) -> Splits {
         let (index, slot) = split(page);
-        debug_assert!(self.chunks.contains_key(&index), "split bit in an unreserved chunk");
+        debug_assert!(
+            self.chunks.contains_key(&index),
+            "split bit in an unreserved chunk"
+        );
         let chunk = &mut self
             .chunks
             .entry(index)
@@ -373,6 +379,39 @@ impl<F> PageList<F> {
             });
         }
         self.frames -= *removed;
+    }
+
+    /// Calls `visit` with every page in `pages` whose slot holds anything, in no particular order.
+    /// Costs the smaller of the chunks the range spans and the chunks the list holds.
+    pub fn for_each_in(&self, pages: Range<u64>, mut visit: impl FnMut(u64)) {
+        if pages.is_empty() || self.chunks.is_empty() {
+            return;
+        }
+        let first_chunk = pages.start / CHUNK_PAGES;
+        let last_chunk = (pages.end - 1) / CHUNK_PAGES;
+        let mut visit_chunk = |index: u64, chunk: &Chunk<F>| {
+            let mut bits = chunk.used_slots();
+            while bits != 0 {
+                let page = index * CHUNK_PAGES + bits.trailing_zeros() as u64;
+                bits &= bits - 1;
+                if pages.contains(&page) {
+                    visit(page);
+                }
+            }
+        };
+        if last_chunk - first_chunk < self.chunks.len() as u64 {
+            for index in first_chunk..=last_chunk {
+                if let Some(chunk) = self.chunks.get(&index) {
+                    visit_chunk(index, &chunk[0]);
+                }
+            }
+        } else {
+            for (&index, chunk) in &self.chunks {
+                if (first_chunk..=last_chunk).contains(&index) {
+                    visit_chunk(index, &chunk[0]);
+                }
+            }
+        }
     }
 
     /// Empties the list, handing every frame to `release`.
@@ -481,7 +520,11 @@ mod tests {
         list.clear_split(1, Side::Left);
         list.clear_split(1, Side::Right);
         assert_eq!(list.entry(1), Entry::Empty);
-        assert_eq!(list.chunks.len(), 0, "an empty chunk is dropped, reservation or not");
+        assert_eq!(
+            list.chunks.len(),
+            0,
+            "an empty chunk is dropped, reservation or not"
+        );
         // A zero marker replaces a frame, and a frame replaces a zero marker.
         list.reserve([2u64, 3].into_iter()).unwrap();
         list.insert_reserved(2, Box::new(2));

@@ -1,27 +1,40 @@
-//! [`Vmo`]: the engine's virtual memory object, a resizable sparse array of pages, and the
-//! operations of the Zircon VMO system calls at engine level (no handles, no rights).
+//! [`Vmo`]: the engine's virtual memory object, a resizable sparse array of pages that may share
+//! them with clones, and the operations of the Zircon VMO system calls at engine level (no
+//! handles, no rights).
 //!
-//! Every operation either succeeds or fails with the VMO exactly as it was: operations that need
-//! frames or metadata allocate all of it first and mutate only after everything was obtained.
+//! Every operation either succeeds or fails with the family exactly as it was: operations that
+//! need frames or metadata plan every page first, allocate all of it, and mutate only after
+//! everything was obtained. A write allocates at most one frame per page, however deep the
+//! clone chain: a page nobody else reads is moved down to the writer, not copied.
 //!
 //! Check order where several errors could apply, for the kernel layer to rely on:
 //! - `read`, `write`, `commit`, `zero`: range (`OutOfRange`), then memory (`NoMemory`).
-//! - `decommit`: range (`OutOfRange`); an empty range succeeds; then alignment of offset and
-//!   length (`InvalidArgs`).
+//! - `decommit`: range (`OutOfRange`); an empty range succeeds; snapshot children and VMOs with
+//!   non-slice children (`NotSupported`); then alignment of offset and length (`InvalidArgs`).
 //! - `lookup`: empty length (`InvalidArgs`), range (`OutOfRange`), output room
 //!   (`BufferTooSmall`), then every page committed (`NotCommitted`).
 //! - `set_size`: resizability (`NotResizable`), then size (`OutOfRange`).
+//! - `create_child`: size (`OutOfRange`), offset alignment (`InvalidArgs`), offset + size
+//!   overflow (`OutOfRange`), then the kind's own rules: a slice must lie inside its parent
+//!   (`OutOfRange`) of a non-resizable parent (`NotSupported`) and cannot be resizable
+//!   (`InvalidArgs`); a snapshot of a VMO whose content follows a one-way clone's parent is
+//!   refused (`NotSupported`).
 
+use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::fmt;
 
-use smallvec::SmallVec;
-
+use crate::accounting::page_counts;
+use crate::clone_tree::{self, content_target, NewChild};
+use crate::content_tree::{has_visible_ancestor, is_read, release_unread, resolve, Source};
 use crate::error::{VmError, VmResult};
-use crate::family::{Family, FamilyState, Node, NodeId};
-use crate::frame_source::FrameSource;
+pub use crate::family::ChildKind;
+use crate::family::{Family, FamilyState, Node, NodeId, Role};
+use crate::frame_source::{FrameSource, OutOfFrames};
 use crate::geometry::{checked_vmo_size, is_page_aligned, ByteRange, PageSpan, PAGE_SIZE};
-use crate::page_list::PageList;
+use crate::invariants;
+use crate::page_list::Entry;
 use crate::platform::{FrameOf, Platform};
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -38,15 +51,25 @@ pub struct VmoOptions {
 pub struct VmoInfo {
     /// Size in bytes.
     pub size: u64,
-    /// Bytes of frames attributed to this VMO.
+    /// Bytes of frames attributed to this VMO (shared pages count for the oldest living VMO
+    /// that reads them).
     pub committed_bytes: u64,
-    /// Bytes of committed pages this VMO can see.
+    /// Bytes of committed pages this VMO can see, shared or not.
     pub populated_bytes: u64,
     /// Whether the size may change.
     pub resizable: bool,
+    /// The kind of child this VMO was created as; `None` for a VMO created on its own.
+    pub kind: Option<ChildKind>,
+    /// Children created from this VMO that still exist (a closed child counts while its own
+    /// children live).
+    pub num_children: u64,
 }
 
-/// A virtual memory object. Dropping it releases every frame only it could see.
+/// A family's state with its lock held.
+type LockedFamily<'a, P> =
+    lock_api::MutexGuard<'a, <P as Platform>::RawMutex, FamilyState<FrameOf<P>>>;
+
+/// A virtual memory object. Dropping it releases every frame no remaining VMO can see.
 pub struct Vmo<P: Platform> {
     family: Arc<Family<P>>,
     node: NodeId,
@@ -58,6 +81,33 @@ impl<P: Platform> fmt::Debug for Vmo<P> {
     }
 }
 
+/// What one page of a write, commit or zero needs, decided before anything changes.
+enum Plan<F> {
+    /// The VMO holds the page itself (or, for a zero, there is nothing to do).
+    Own,
+    /// The VMO is the last reader of the frame in `node`'s slot `slot`: take it.
+    Take { node: NodeId, slot: u64 },
+    /// A new frame (a copy of shared content, or zero-filled), allocated in advance.
+    Fresh(F),
+    /// Zero a whole page: drop the VMO's own frame, free a frame only it read, and leave a zero
+    /// marker where content above could otherwise show through.
+    Zero {
+        free_above: Option<(NodeId, u64)>,
+        marker: bool,
+    },
+}
+
+/// What a page operation wants the page to become.
+#[derive(Clone, Copy)]
+enum Want<'a> {
+    /// Its current content, committed (COMMIT).
+    Commit,
+    /// Current content with `bytes` written at `span.in_page` (a write; also a partial zero).
+    Write(&'a [u8]),
+    /// Zeros, with no frame (a whole-page ZERO).
+    Zero,
+}
+
 impl<P: Platform> Vmo<P> {
     /// A VMO of `size` bytes rounded up to whole pages, with no page committed. Sizes whose
     /// rounding overflows or that exceed [`MAX_VMO_SIZE`](crate::MAX_VMO_SIZE) are
@@ -65,12 +115,54 @@ impl<P: Platform> Vmo<P> {
     pub fn create(frames: Arc<P::Frames>, size: u64, options: VmoOptions) -> VmResult<Self> {
         let size = checked_vmo_size(size)?;
         let family = Arc::new(Family::<P>::new(frames));
-        let node = family.state.lock().add(Node {
-            pages: PageList::new(),
-            size,
-            resizable: options.resizable,
-        })?;
+        let node = {
+            let mut state = family.state.lock();
+            state.reserve(1)?;
+            let created = state.next_created();
+            let role = Role::Visible {
+                alive: true,
+                resizable: options.resizable,
+                kind: None,
+                created,
+            };
+            state.add(Node::new(role, size / PAGE))
+        };
         Ok(Vmo { family, node })
+    }
+
+    /// A child of this VMO: a window of `size` bytes (rounded up to pages) starting at the
+    /// page-aligned `offset`. Snapshot kinds and one-way clones may start or extend past this
+    /// VMO's end, where they read zeros.
+    pub fn create_child(
+        &self,
+        kind: ChildKind,
+        offset: u64,
+        size: u64,
+        options: VmoOptions,
+    ) -> VmResult<Vmo<P>> {
+        let size = checked_vmo_size(size)?;
+        if !is_page_aligned(offset) {
+            return Err(VmError::InvalidArgs);
+        }
+        offset.checked_add(size).ok_or(VmError::OutOfRange)?;
+        if kind == ChildKind::Slice && options.resizable {
+            return Err(VmError::InvalidArgs);
+        }
+        let mut state = self.family.state.lock();
+        let child = clone_tree::create_child(
+            &mut state,
+            self.node,
+            NewChild {
+                kind,
+                resizable: options.resizable,
+                offset: offset / PAGE,
+                pages_len: size / PAGE,
+            },
+        )?;
+        Ok(Vmo {
+            family: self.family.clone(),
+            node: child,
+        })
     }
 
     /// The frame source this VMO's pages come from.
@@ -78,225 +170,395 @@ impl<P: Platform> Vmo<P> {
         &self.family.frames
     }
 
-    /// Runs `op` on this VMO's node with the family lock held.
-    fn with_node<R>(&self, op: impl FnOnce(&mut Node<FrameOf<P>>, &P::Frames) -> R) -> R {
-        let mut state = self.family.state.lock();
-        op(state.node_mut(self.node), &self.family.frames)
-    }
-
     /// Size in bytes (always whole pages).
     pub fn size(&self) -> u64 {
-        self.with_node(|node, _| node.size)
+        self.family.state.lock().node(self.node).pages_len * PAGE
     }
 
-    /// Size, accounting and flags.
+    /// Size, accounting, kind and children.
     pub fn info(&self) -> VmoInfo {
-        self.with_node(|node, _| {
-            let committed = node.pages.frame_count() * PAGE;
-            VmoInfo {
-                size: node.size,
-                committed_bytes: committed,
-                populated_bytes: committed,
-                resizable: node.resizable,
-            }
-        })
+        let state = self.family.state.lock();
+        let node = state.node(self.node);
+        let counts = page_counts(&state, self.node);
+        let (resizable, kind) = match node.role {
+            Role::Visible {
+                resizable, kind, ..
+            } => (resizable, kind),
+            _ => (false, Some(ChildKind::Slice)),
+        };
+        VmoInfo {
+            size: node.pages_len * PAGE,
+            committed_bytes: counts.committed * PAGE,
+            populated_bytes: counts.populated * PAGE,
+            resizable,
+            kind,
+            num_children: u64::from(node.user_children),
+        }
     }
 
-    /// Bytes of page-list metadata this VMO occupies.
+    /// Whether this VMO has a child that still exists (for ZX_VMO_ZERO_CHILDREN).
+    pub fn has_children(&self) -> bool {
+        self.family.state.lock().node(self.node).user_children > 0
+    }
+
+    /// Bytes of page-list metadata this VMO's own node occupies.
     pub fn page_list_metadata_bytes(&self) -> usize {
-        self.with_node(|node, _| node.pages.metadata_bytes())
+        let state = self.family.state.lock();
+        let (target, _) = content_target(&state, self.node);
+        state.node(target).pages.metadata_bytes()
+    }
+
+    /// Checks every invariant of this VMO's family (structure, no unreadable frame, accounting
+    /// adding up). Exhaustive and slow: for tests.
+    pub fn check_family_invariants(&self) -> Result<(), String> {
+        invariants::check(&self.family.state.lock())
+    }
+
+    /// Frames held by this VMO's whole family (every node, hidden ones included).
+    pub fn family_frames(&self) -> u64 {
+        let state = self.family.state.lock();
+        state.nodes().map(|(_, n)| n.pages.frame_count()).sum()
+    }
+
+    /// Locks the family and finds the node holding this VMO's pages and the checked range in
+    /// that node's coordinates.
+    fn locked_range(
+        &self,
+        offset: u64,
+        len: u64,
+    ) -> VmResult<(LockedFamily<'_, P>, NodeId, ByteRange)> {
+        let state = self.family.state.lock();
+        let range = ByteRange::within(offset, len, state.node(self.node).pages_len * PAGE)?;
+        let (target, base) = content_target(&state, self.node);
+        // The window lies inside the target, so the shifted range does too.
+        let range = ByteRange::within(range.start() + base * PAGE, len, u64::MAX)?;
+        Ok((state, target, range))
     }
 
     /// Copies `dst.len()` bytes starting at `offset` into `dst`; pages never committed read as
     /// zeros.
     pub fn read(&self, offset: u64, dst: &mut [u8]) -> VmResult<()> {
-        self.with_node(|node, frames| {
-            let range = ByteRange::within(offset, dst.len() as u64, node.size)?;
-            for span in range.spans() {
-                let out = &mut dst[span.in_range..span.in_range + span.len];
-                match node.pages.get(span.page) {
+        let (state, target, range) = self.locked_range(offset, dst.len() as u64)?;
+        let frames = &*self.family.frames;
+        for span in range.spans() {
+            let out = &mut dst[span.in_range..span.in_range + span.len];
+            match resolve(&state, target, span.page) {
+                Source::Frame { node, page } => match state.node(node).pages.get(page) {
                     Some(frame) => frames.read(frame, span.in_page, out),
-                    None => out.fill(0),
-                }
+                    None => unreachable!("resolve points at a frame"),
+                },
+                Source::Zeros => out.fill(0),
             }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
     /// Copies `src` into the VMO at `offset`, committing the pages it touches.
     pub fn write(&self, offset: u64, src: &[u8]) -> VmResult<()> {
-        self.with_node(|node, frames| {
-            let range = ByteRange::within(offset, src.len() as u64, node.size)?;
-            // The common small write into one committed page cannot fail: no second lookup.
-            if let Some(span) = range.single_span() {
-                if let Some(frame) = node.pages.get_mut(span.page) {
-                    frames.write(frame, span.in_page, src);
-                    return Ok(());
-                }
-            }
-            let mut fresh = allocate_missing(frames, &mut node.pages, range, |span| {
-                let bytes = &src[span.in_range..span.in_range + span.len];
-                match <&[u8; PAGE_SIZE]>::try_from(bytes) {
-                    Ok(whole) => frames.allocate_filled(whole),
-                    Err(_) => frames.allocate_zeroed().map(|mut frame| {
-                        frames.write(&mut frame, span.in_page, bytes);
-                        frame
-                    }),
-                }
-            })?
-            .into_iter()
-            .peekable();
-            for span in range.spans() {
-                if let Some((_, frame)) = fresh.next_if(|(page, _)| *page == span.page) {
-                    node.pages.insert_reserved(span.page, frame);
-                } else if let Some(frame) = node.pages.get_mut(span.page) {
-                    frames.write(frame, span.in_page, &src[span.in_range..][..span.len]);
-                }
-            }
-            Ok(())
-        })
-    }
-
-    /// Commits every page touched by `[offset, offset + len)`, zero-filled where it had no frame.
-    pub fn commit(&self, offset: u64, len: u64) -> VmResult<()> {
-        self.with_node(|node, frames| {
-            let range = ByteRange::within(offset, len, node.size)?;
-            let fresh =
-                allocate_missing(frames, &mut node.pages, range, |_| frames.allocate_zeroed())?;
-            for (page, frame) in fresh {
-                node.pages.insert_reserved(page, frame);
-            }
-            Ok(())
-        })
-    }
-
-    /// Releases the frames of the page-aligned range `[offset, offset + len)`; the range reads
-    /// as zeros afterwards.
-    pub fn decommit(&self, offset: u64, len: u64) -> VmResult<()> {
-        self.with_node(|node, frames| {
-            let range = ByteRange::within(offset, len, node.size)?;
-            if range.is_empty() {
+        let (mut state, target, range) = self.locked_range(offset, src.len() as u64)?;
+        let frames = &*self.family.frames;
+        // The common small write into one page the VMO holds cannot fail: no planning.
+        if let Some(span) = range.single_span() {
+            if let Some(frame) = state.node_mut(target).pages.get_mut(span.page) {
+                frames.write(frame, span.in_page, src);
                 return Ok(());
             }
-            if !is_page_aligned(offset) || !is_page_aligned(len) {
-                return Err(VmError::InvalidArgs);
-            }
-            node.pages
-                .remove_range(range.pages(), |_, frame| frames.release(frame));
-            Ok(())
-        })
+        }
+        let spans = range.spans().map(|span| {
+            let bytes = &src[span.in_range..span.in_range + span.len];
+            (span, Want::Write(bytes))
+        });
+        apply(&mut state, frames, target, spans)
     }
 
-    /// Sets exactly the bytes `[offset, offset + len)` to zero, releasing the frames of pages the
-    /// range covers entirely. Never allocates.
-    pub fn zero(&self, offset: u64, len: u64) -> VmResult<()> {
-        self.with_node(|node, frames| {
-            let range = ByteRange::within(offset, len, node.size)?;
-            let whole = range.whole_pages();
-            node.pages
-                .remove_range(whole.clone(), |_, frame| frames.release(frame));
-            // At most the first and the last page are covered only in part.
-            for span in range.spans().filter(|s| !whole.contains(&s.page)) {
-                if let Some(frame) = node.pages.get_mut(span.page) {
-                    frames.zero(frame, span.in_page, span.len);
-                }
+    /// Commits every page touched by `[offset, offset + len)`. A page the VMO does not hold gets
+    /// a frame with the content it currently shows (a copy of a shared page, or zeros).
+    pub fn commit(&self, offset: u64, len: u64) -> VmResult<()> {
+        let (mut state, target, range) = self.locked_range(offset, len)?;
+        let spans = range.spans().map(|span| (span, Want::Commit));
+        apply(&mut state, &*self.family.frames, target, spans)
+    }
+
+    /// Releases the frames of the page-aligned range `[offset, offset + len)`. In a one-way
+    /// clone the parent's content shows again; elsewhere the range reads as zeros.
+    pub fn decommit(&self, offset: u64, len: u64) -> VmResult<()> {
+        let (mut state, target, range) = self.locked_range(offset, len)?;
+        if range.is_empty() {
+            return Ok(());
+        }
+        let node = state.node(target);
+        let snapshot_child = matches!(
+            node.role,
+            Role::Visible {
+                kind: Some(ChildKind::Snapshot | ChildKind::SnapshotAtLeastOnWrite),
+                ..
             }
-            Ok(())
-        })
+        );
+        let non_slice_children = state
+            .nodes()
+            .any(|(_, n)| n.user_parent == Some(target) && !matches!(n.role, Role::Slice { .. }))
+            || state.nodes().any(|(_, n)| {
+                n.user_parent == Some(self.node)
+                    && self.node != target
+                    && !matches!(n.role, Role::Slice { .. })
+            });
+        if snapshot_child || non_slice_children {
+            return Err(VmError::NotSupported);
+        }
+        if !is_page_aligned(offset) || !is_page_aligned(len) {
+            return Err(VmError::InvalidArgs);
+        }
+        let frames = &*self.family.frames;
+        state
+            .node_mut(target)
+            .pages
+            .remove_range(range.pages(), |_, frame| frames.release(frame));
+        Ok(())
+    }
+
+    /// Sets exactly the bytes `[offset, offset + len)` to zero. Pages the range covers entirely
+    /// lose their frames (a marker keeps a clone from seeing its parent's content there);
+    /// a partly covered page that is shared is copied first, so this may need memory in clones.
+    pub fn zero(&self, offset: u64, len: u64) -> VmResult<()> {
+        let (mut state, target, range) = self.locked_range(offset, len)?;
+        let whole = range.whole_pages();
+        let frames = &*self.family.frames;
+        // A VMO with nothing above it frees whole pages in one sweep.
+        if state.node(target).link.is_none() && state.node(target).content_children.is_empty() {
+            state
+                .node_mut(target)
+                .pages
+                .remove_range(whole.clone(), |_, frame| frames.release(frame));
+        }
+        const ZEROS: [u8; PAGE_SIZE] = [0; PAGE_SIZE];
+        let spans = range.spans().map(|span| {
+            if whole.contains(&span.page) {
+                (span, Want::Zero)
+            } else {
+                (span, Want::Write(&ZEROS[..span.len]))
+            }
+        });
+        apply(&mut state, frames, target, spans)
     }
 
     /// Writes the physical address of every page touched by `[offset, offset + len)` into
-    /// `addresses` and returns how many it wrote. Every such page must be committed.
+    /// `addresses` and returns how many it wrote. Every such page must be committed (in a
+    /// clone, a page it shares with its parent reports the parent's frame).
     pub fn lookup(&self, offset: u64, len: u64, addresses: &mut [u64]) -> VmResult<usize> {
         if len == 0 {
             return Err(VmError::InvalidArgs);
         }
-        self.with_node(|node, frames| {
-            let range = ByteRange::within(offset, len, node.size)?;
-            let pages = range.pages();
-            // The range lies inside the VMO, so its page count is below 2^36 and fits a usize on
-            // every 64-bit target; on smaller ones a count that does not fit cannot fit the slice.
-            let count = usize::try_from(pages.end - pages.start).unwrap_or(usize::MAX);
-            if addresses.len() < count {
-                return Err(VmError::BufferTooSmall);
+        let (state, target, range) = self.locked_range(offset, len)?;
+        let pages = range.pages();
+        // The range lies inside the VMO, so its page count is below 2^36 and fits a usize on
+        // every 64-bit target; on smaller ones a count that does not fit cannot fit the slice.
+        let count = usize::try_from(pages.end - pages.start).unwrap_or(usize::MAX);
+        if addresses.len() < count {
+            return Err(VmError::BufferTooSmall);
+        }
+        for (page, out) in pages.zip(addresses.iter_mut()) {
+            let Source::Frame { node, page } = resolve(&state, target, page) else {
+                return Err(VmError::NotCommitted);
+            };
+            match state.node(node).pages.get(page) {
+                Some(frame) => *out = self.family.frames.physical_address(frame),
+                None => unreachable!("resolve points at a frame"),
             }
-            for (page, out) in pages.zip(addresses.iter_mut()) {
-                let frame = node.pages.get(page).ok_or(VmError::NotCommitted)?;
-                *out = frames.physical_address(frame);
-            }
-            Ok(count)
-        })
+        }
+        Ok(count)
     }
 
-    /// Changes the size to `size` rounded up to whole pages. Shrinking releases the frames past
-    /// the new end; growing exposes zeros.
+    /// Changes the size to `size` rounded up to whole pages. Shrinking releases the pages past
+    /// the new end and clips, for ever, what this VMO and its one-way clones see of their
+    /// parents there; growing exposes zeros.
     pub fn set_size(&self, size: u64) -> VmResult<()> {
-        self.with_node(|node, frames| {
-            if !node.resizable {
-                return Err(VmError::NotResizable);
+        let mut state = self.family.state.lock();
+        let resizable = matches!(
+            state.node(self.node).role,
+            Role::Visible {
+                resizable: true,
+                ..
             }
-            let size = checked_vmo_size(size)?;
-            if size < node.size {
-                node.pages
-                    .remove_range(size / PAGE..node.size / PAGE, |_, frame| {
-                        frames.release(frame)
-                    });
+        );
+        if !resizable {
+            return Err(VmError::NotResizable);
+        }
+        let new_len = checked_vmo_size(size)? / PAGE;
+        let frames = &*self.family.frames;
+        let id = self.node;
+        let node = state.node_mut(id);
+        let old_len = core::mem::replace(&mut node.pages_len, new_len);
+        if new_len >= old_len {
+            return Ok(());
+        }
+        node.pages
+            .remove_range(new_len..old_len, |_, frame| frames.release(frame));
+        let children = node.content_children.clone();
+        for child in children {
+            if let Some(link) = &mut state.node_mut(child).link {
+                link.limit = link.limit.min(new_len.saturating_sub(link.offset));
             }
-            node.size = size;
-            Ok(())
-        })
+        }
+        if let Some(link) = &mut state.node_mut(id).link {
+            let old_limit = link.limit;
+            link.limit = link.limit.min(new_len);
+            let (parent, dropped) = (
+                link.parent,
+                link.offset + link.limit..link.offset + old_limit,
+            );
+            release_unread(&mut state, frames, parent, dropped);
+        }
+        Ok(())
     }
 }
 
 impl<P: Platform> Drop for Vmo<P> {
     fn drop(&mut self) {
-        let mut state: lock_api::MutexGuard<'_, P::RawMutex, FamilyState<FrameOf<P>>> =
-            self.family.state.lock();
-        let mut node = state.remove(self.node);
-        drop(state);
-        let frames = &self.family.frames;
-        node.pages.remove_all(|_, frame| frames.release(frame));
+        let mut state = self.family.state.lock();
+        clone_tree::close(&mut state, &*self.family.frames, self.node);
     }
 }
 
-/// Frames obtained for pages that had none, with their page numbers. Small writes need one or
-/// two, which stay inline instead of costing a heap allocation.
-type FreshFrames<F> = SmallVec<[(u64, F); 2]>;
-
-/// Allocates a frame with `make` for every page of `range` that `pages` has no frame for, and
-/// reserves room for them in `pages`. All or nothing: on failure every frame obtained is
-/// released and `pages` is as it was. The result is in page order.
-fn allocate_missing<S: FrameSource>(
+/// Decides what one page needs, without changing anything.
+fn plan<S: FrameSource>(
+    state: &FamilyState<S::Frame>,
     frames: &S,
-    pages: &mut PageList<S::Frame>,
-    range: ByteRange,
-    mut make: impl FnMut(&PageSpan) -> Result<S::Frame, crate::frame_source::OutOfFrames>,
-) -> VmResult<FreshFrames<S::Frame>> {
-    let missing = range.pages().filter(|&page| !pages.contains(page)).count();
-    let mut fresh = FreshFrames::new();
-    if missing == 0 {
-        return Ok(fresh);
+    id: NodeId,
+    span: &PageSpan,
+    want: Want<'_>,
+) -> Result<Plan<S::Frame>, OutOfFrames> {
+    let page = span.page;
+    let own = state.node(id).pages.entry(page);
+    if let Want::Zero = want {
+        let above = crate::content_tree::resolve_above(state, id, page);
+        let marker = above != Source::Zeros || has_visible_ancestor(state, id);
+        return Ok(match (own, above) {
+            (Entry::Zero, _) => Plan::Own,
+            (Entry::Page(..), _) => Plan::Zero {
+                free_above: None,
+                marker,
+            },
+            (_, Source::Frame { node, page: slot }) if !is_read(state, node, slot, Some(id)) => {
+                Plan::Zero {
+                    free_above: Some((node, slot)),
+                    marker,
+                }
+            }
+            _ if marker => Plan::Zero {
+                free_above: None,
+                marker,
+            },
+            _ => Plan::Own,
+        });
     }
-    let release_all = |fresh: FreshFrames<S::Frame>| {
-        for (_, frame) in fresh {
-            frames.release(frame);
+    if let Entry::Page(..) = own {
+        return Ok(Plan::Own);
+    }
+    // A whole-page write needs none of the old content.
+    let whole_write = match want {
+        Want::Write(bytes) => <&[u8; PAGE_SIZE]>::try_from(bytes).ok(),
+        _ => None,
+    };
+    match resolve(state, id, page) {
+        Source::Frame { node, page: slot } if node != id => {
+            if !is_read(state, node, slot, Some(id)) {
+                return Ok(Plan::Take { node, slot });
+            }
+            let frame = match whole_write {
+                Some(bytes) => frames.allocate_filled(bytes)?,
+                None => match state.node(node).pages.get(slot) {
+                    Some(shared) => frames.allocate_copy(shared)?,
+                    None => unreachable!("resolve points at a frame"),
+                },
+            };
+            Ok(Plan::Fresh(frame))
+        }
+        _ => Ok(Plan::Fresh(match whole_write {
+            Some(bytes) => frames.allocate_filled(bytes)?,
+            None => frames.allocate_zeroed()?,
+        })),
+    }
+}
+
+/// Plans every page, obtains every frame and page-list slot, then changes the pages. All or
+/// nothing: on `NoMemory` the family is as it was.
+fn apply<'a, S: FrameSource>(
+    state: &mut FamilyState<S::Frame>,
+    frames: &S,
+    id: NodeId,
+    spans: impl Iterator<Item = (PageSpan, Want<'a>)>,
+) -> VmResult<()> {
+    let mut plans: Vec<(PageSpan, Want<'a>, Plan<S::Frame>)> = Vec::new();
+    let release_all = |plans: Vec<(PageSpan, Want<'a>, Plan<S::Frame>)>| {
+        for (_, _, plan) in plans {
+            if let Plan::Fresh(frame) = plan {
+                frames.release(frame);
+            }
         }
     };
-    fresh
-        .try_reserve_exact(missing)
-        .map_err(|_| VmError::NoMemory)?;
-    for span in range.spans().filter(|span| !pages.contains(span.page)) {
-        match make(&span) {
-            Ok(frame) => fresh.push((span.page, frame)),
-            Err(_) => {
-                release_all(fresh);
+    for (span, want) in spans {
+        if plans.try_reserve(1).is_err() {
+            release_all(plans);
+            return Err(VmError::NoMemory);
+        }
+        match plan(state, frames, id, &span, want) {
+            Ok(plan) => plans.push((span, want, plan)),
+            Err(OutOfFrames) => {
+                release_all(plans);
                 return Err(VmError::NoMemory);
             }
         }
     }
-    if let Err(error) = pages.reserve(fresh.iter().map(|&(page, _)| page)) {
-        release_all(fresh);
+    let needs_slot = |plan: &Plan<S::Frame>| match plan {
+        Plan::Own => false,
+        Plan::Zero { marker, .. } => *marker,
+        Plan::Take { .. } | Plan::Fresh(_) => true,
+    };
+    let slots = plans
+        .iter()
+        .filter(|(_, _, plan)| needs_slot(plan))
+        .map(|(span, _, _)| span.page)
+        .collect::<Vec<_>>();
+    let pages = &mut state.node_mut(id).pages;
+    if let Err(error) = pages.reserve(slots.iter().copied()) {
+        release_all(plans);
         return Err(error);
     }
-    Ok(fresh)
+    for (span, want, plan) in plans {
+        match plan {
+            Plan::Own => {}
+            Plan::Take { node, slot } => {
+                let Some(frame) = state.node_mut(node).pages.remove(slot) else {
+                    unreachable!("planned frame is there")
+                };
+                state.node_mut(id).pages.insert_reserved(span.page, frame);
+            }
+            Plan::Fresh(frame) => {
+                state.node_mut(id).pages.insert_reserved(span.page, frame);
+            }
+            Plan::Zero { free_above, marker } => {
+                let pages = &mut state.node_mut(id).pages;
+                let own = if marker {
+                    pages.set_zero_reserved(span.page)
+                } else {
+                    pages.remove(span.page)
+                };
+                if let Some(frame) = own {
+                    frames.release(frame);
+                }
+                if let Some((node, slot)) = free_above {
+                    if let Some(frame) = state.node_mut(node).pages.remove(slot) {
+                        frames.release(frame);
+                    }
+                }
+                continue;
+            }
+        }
+        if let Want::Write(bytes) = want {
+            if let Some(frame) = state.node_mut(id).pages.get_mut(span.page) {
+                frames.write(frame, span.in_page, bytes);
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,296 @@
+//! Changing the shape of a family: creating children (snapshots insert a hidden node, one-way
+//! clones link to their parent, slices view it) and removing what a close leaves unobservable
+//! (a leaf's hidden parent merges into the surviving sibling). Everything iterates; nothing
+//! recurses per level of the tree.
+
+use alloc::vec::Vec;
+
+use crate::content_tree::{has_visible_ancestor, release_unread};
+use crate::error::{VmError, VmResult};
+use crate::family::{ChildKind, FamilyState, Link, Node, NodeId, Role};
+use crate::frame_source::FrameSource;
+use crate::page_list::{Entry, PageList, Side};
+
+/// A VMO's pages as seen by its users: the node that holds them and where its window starts.
+pub(crate) fn content_target<F>(state: &FamilyState<F>, id: NodeId) -> (NodeId, u64) {
+    match state.node(id).role {
+        Role::Slice { target, offset, .. } => (target, offset),
+        _ => (id, 0),
+    }
+}
+
+/// The arguments of a child's creation, in pages, already checked against the parent.
+pub(crate) struct NewChild {
+    pub kind: ChildKind,
+    pub resizable: bool,
+    /// Offset into the user parent.
+    pub offset: u64,
+    pub pages_len: u64,
+}
+
+/// Adds a child of `parent` (a visible VMO or a slice) and returns its node.
+pub(crate) fn create_child<F>(
+    state: &mut FamilyState<F>,
+    parent: NodeId,
+    child: NewChild,
+) -> VmResult<NodeId> {
+    let parent_len = state.node(parent).pages_len;
+    let (target, base) = content_target(state, parent);
+    // The child sees the user parent's window: zeros past the parent's end.
+    let limit = child.pages_len.min(parent_len.saturating_sub(child.offset));
+    // A window that starts past the parent's end sees nothing; keep its offset in range.
+    let offset = if limit == 0 { 0 } else { base + child.offset };
+    match child.kind {
+        ChildKind::Slice => {
+            if child.offset + child.pages_len > parent_len {
+                return Err(VmError::OutOfRange);
+            }
+            let resizable_parent = matches!(
+                state.node(target).role,
+                Role::Visible {
+                    resizable: true,
+                    ..
+                }
+            );
+            if resizable_parent {
+                return Err(VmError::NotSupported);
+            }
+        }
+        ChildKind::Snapshot | ChildKind::SnapshotAtLeastOnWrite => {
+            // Content that follows a one-way parent's live writes cannot be frozen by a
+            // hidden node above it.
+            if has_visible_ancestor(state, target) {
+                return Err(VmError::NotSupported);
+            }
+        }
+        ChildKind::OneWay => {}
+    }
+    state.reserve(2)?;
+    if child.kind == ChildKind::OneWay {
+        state
+            .node_mut(target)
+            .content_children
+            .try_reserve(1)
+            .map_err(|_| VmError::NoMemory)?;
+    }
+
+    let role = match child.kind {
+        ChildKind::Slice => Role::Slice {
+            alive: true,
+            target,
+            offset,
+        },
+        kind => Role::Visible {
+            alive: true,
+            resizable: child.resizable,
+            kind: Some(kind),
+            created: state.next_created(),
+        },
+    };
+    let mut node = Node::new(role, child.pages_len);
+    node.user_parent = Some(parent);
+    let id = state.add(node);
+    state.node_mut(parent).user_children += 1;
+    let link = Link {
+        parent: target,
+        offset,
+        limit,
+    };
+    match child.kind {
+        ChildKind::Slice => state.node_mut(target).slices += 1,
+        ChildKind::OneWay => {
+            state.node_mut(id).link = Some(link);
+            state.node_mut(target).content_children.push(id);
+        }
+        ChildKind::Snapshot | ChildKind::SnapshotAtLeastOnWrite => {
+            insert_hidden_parent(state, target, id, link);
+        }
+    }
+    Ok(id)
+}
+
+/// Puts a new hidden node above `original`, taking over its pages in O(1), with `original` on
+/// the left and `snapshot` (whose link is given relative to `original`) on the right.
+fn insert_hidden_parent<F>(
+    state: &mut FamilyState<F>,
+    original: NodeId,
+    snapshot: NodeId,
+    link: Link,
+) {
+    let node = state.node_mut(original);
+    let pages = core::mem::take(&mut node.pages);
+    let old_link = node.link;
+    let original_len = node.pages_len;
+    let mut hidden = Node::new(
+        Role::Hidden {
+            children: [original, snapshot],
+        },
+        original_len,
+    );
+    hidden.pages = pages;
+    hidden.link = old_link;
+    let hidden = state.add(hidden);
+    if let Some(old) = old_link {
+        replace_child(state, old.parent, original, hidden);
+    }
+    state.node_mut(original).link = Some(Link {
+        parent: hidden,
+        offset: 0,
+        limit: original_len,
+    });
+    state.node_mut(snapshot).link = Some(Link {
+        parent: hidden,
+        ..link
+    });
+}
+
+/// Makes `parent` point at `new` where it pointed at `old`.
+fn replace_child<F>(state: &mut FamilyState<F>, parent: NodeId, old: NodeId, new: NodeId) {
+    let node = state.node_mut(parent);
+    if let Role::Hidden { children } = &mut node.role {
+        for child in children.iter_mut().filter(|c| **c == old) {
+            *child = new;
+        }
+    } else {
+        for child in node.content_children.iter_mut().filter(|c| **c == old) {
+            *child = new;
+        }
+    }
+}
+
+/// Releases what closing `id`'s handle leaves unobservable: its content if nothing reads
+/// through it any more, then every ancestor and user-tree record that only it kept.
+pub(crate) fn close<S: FrameSource>(state: &mut FamilyState<S::Frame>, frames: &S, id: NodeId) {
+    match &mut state.node_mut(id).role {
+        Role::Visible { alive, .. } | Role::Slice { alive, .. } => *alive = false,
+        Role::Hidden { .. } | Role::Zombie => unreachable!("closing a node without a handle"),
+    }
+    let mut pending: Vec<NodeId> = Vec::new();
+    pending.push(id);
+    while let Some(id) = pending.pop() {
+        let node = state.node(id);
+        if node.is_alive() {
+            continue;
+        }
+        match node.role {
+            Role::Visible { .. } => {
+                if !node.content_children.is_empty() || node.slices > 0 {
+                    continue; // still read through by one-way clones or slices
+                }
+                if let Some(parent) = remove_content(state, frames, id) {
+                    pending.push(parent);
+                }
+                state.node_mut(id).role = Role::Zombie;
+            }
+            Role::Slice { target, .. } => {
+                state.node_mut(target).slices -= 1;
+                pending.push(target);
+                state.node_mut(id).role = Role::Zombie;
+            }
+            Role::Zombie => {}
+            Role::Hidden { .. } => continue,
+        }
+        let node = state.node(id);
+        if node.role == Role::Zombie && node.user_children == 0 {
+            let user_parent = node.user_parent;
+            state.remove(id);
+            if let Some(parent) = user_parent {
+                state.node_mut(parent).user_children -= 1;
+                pending.push(parent);
+            }
+        }
+    }
+}
+
+/// Takes a visible leaf's content out of the tree; returns its visible content parent, which
+/// may now be removable itself.
+fn remove_content<S: FrameSource>(
+    state: &mut FamilyState<S::Frame>,
+    frames: &S,
+    id: NodeId,
+) -> Option<NodeId> {
+    let node = state.node_mut(id);
+    node.pages.remove_all(|_, frame| frames.release(frame));
+    let link = node.link.take()?;
+    let parent = state.node(link.parent);
+    match parent.children() {
+        Some(children) => {
+            let sibling = if children[Side::Left as usize] == id {
+                children[Side::Right as usize]
+            } else {
+                children[Side::Left as usize]
+            };
+            merge_into_child(state, frames, link.parent, sibling);
+            None
+        }
+        None => {
+            let parent_node = state.node_mut(link.parent);
+            parent_node.content_children.retain(|&c| c != id);
+            release_unread(
+                state,
+                frames,
+                link.parent,
+                link.offset..link.offset + link.limit,
+            );
+            Some(link.parent)
+        }
+    }
+}
+
+/// Replaces hidden node `hidden`, whose other child has gone, by its remaining child `child`.
+fn merge_into_child<S: FrameSource>(
+    state: &mut FamilyState<S::Frame>,
+    frames: &S,
+    hidden: NodeId,
+    child: NodeId,
+) {
+    let mut hidden_node = state.remove(hidden);
+    let Some(window) = state.node(child).link else {
+        unreachable!("a hidden node's child links to it")
+    };
+    let (offset, limit) = (window.offset, window.limit);
+    let child_pages = &mut state.node_mut(child).pages;
+    if child_pages.is_empty() && offset == 0 {
+        // The child changed nothing: it takes the parent's list whole.
+        core::mem::swap(child_pages, &mut hidden_node.pages);
+        child_pages.remove_range(limit..u64::MAX, |_, frame| frames.release(frame));
+    } else {
+        let mut positions = Vec::new();
+        hidden_node
+            .pages
+            .for_each_in(0..u64::MAX, |page| positions.push(page));
+        for page in positions {
+            let frame = hidden_node.pages.take_frame(page);
+            let was_zero = matches!(hidden_node.pages.entry(page), Entry::Zero);
+            hidden_node.pages.remove(page);
+            let slot = page.checked_sub(offset).filter(|&at| at < limit);
+            let keep =
+                slot.filter(|&at| !matches!(child_pages.entry(at), Entry::Page(..) | Entry::Zero));
+            match (keep, frame) {
+                (Some(at), Some(frame)) => {
+                    let _ = child_pages.reserve(core::iter::once(at));
+                    child_pages.insert_reserved(at, frame);
+                }
+                (Some(at), None) if was_zero => {
+                    let _ = child_pages.reserve(core::iter::once(at));
+                    child_pages.set_zero_reserved(at);
+                }
+                (_, Some(frame)) => frames.release(frame),
+                (_, None) => {}
+            }
+        }
+    }
+    let composed = hidden_node.link.map(|above| Link {
+        parent: above.parent,
+        offset: above.offset + offset,
+        limit: limit.min(above.limit.saturating_sub(offset)),
+    });
+    state.node_mut(child).link = composed;
+    if let Some(above) = composed {
+        replace_child(state, above.parent, hidden, child);
+    }
+    debug_assert!(hidden_node.pages.is_empty());
+    // Entries the child does not read, here or above, are nobody's now.
+    release_unread(state, frames, child, 0..u64::MAX);
+    let _: PageList<S::Frame> = hidden_node.pages;
+}

@@ -1,0 +1,176 @@
+//! Walking the content tree: where a page's content lives (up, through links), and who reads a
+//! slot (down, through children). Every walk iterates with an explicit stack, so chains of
+//! thousands of snapshots cannot overflow the call stack.
+//!
+//! Visibility is computed exactly rather than cached: a slot is read by a node below it unless
+//! some node on the way shadows it with an entry of its own or a window leaves it out. Split bits
+//! in hidden nodes (see `page_list::Splits`) are the planned cache for this walk; until they land
+//! the walk is the single source of truth, which keeps every other algorithm simple.
+
+use alloc::vec::Vec;
+
+use crate::family::{FamilyState, NodeId, Role};
+use crate::frame_source::FrameSource;
+use crate::page_list::Entry;
+
+/// Where a page's content is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The page reads as zeros.
+    Zeros,
+    /// The frame in `node`'s slot `page`.
+    Frame { node: NodeId, page: u64 },
+}
+
+/// Translates page `page` of `id` into its content parent, if the link's window covers it.
+fn up<F>(state: &FamilyState<F>, id: NodeId, page: u64) -> Option<(NodeId, u64)> {
+    let link = state.node(id).link?;
+    // `page < limit <= parent size - offset`, so the sum stays inside the parent.
+    (page < link.limit).then(|| (link.parent, page + link.offset))
+}
+
+/// Where page `page` of node `id` comes from, the node's own slot included.
+pub(crate) fn resolve<F>(state: &FamilyState<F>, mut id: NodeId, mut page: u64) -> Source {
+    loop {
+        match state.node(id).pages.entry(page) {
+            Entry::Page(..) => return Source::Frame { node: id, page },
+            Entry::Zero => return Source::Zeros,
+            Entry::Mark(_) | Entry::Empty => {}
+        }
+        match up(state, id, page) {
+            Some((parent, at)) => (id, page) = (parent, at),
+            None => return Source::Zeros,
+        }
+    }
+}
+
+/// Where page `page` of node `id` would come from if the node had no entry of its own there.
+pub(crate) fn resolve_above<F>(state: &FamilyState<F>, id: NodeId, page: u64) -> Source {
+    match up(state, id, page) {
+        Some((parent, at)) => resolve(state, parent, at),
+        None => Source::Zeros,
+    }
+}
+
+/// Whether a node above `id` is visible: then the content `id` reads can still change under it
+/// (a one-way clone's parent writes), not only through `id`'s own writes.
+pub(crate) fn has_visible_ancestor<F>(state: &FamilyState<F>, mut id: NodeId) -> bool {
+    while let Some(link) = state.node(id).link {
+        if state.node(link.parent).is_visible() {
+            return true;
+        }
+        id = link.parent;
+    }
+    false
+}
+
+/// Whether a visible node can observe its content: it has a handle, or a live slice views it.
+pub(crate) fn observes<F>(state: &FamilyState<F>, id: NodeId) -> bool {
+    let node = state.node(id);
+    node.is_visible() && (node.is_alive() || node.slices > 0)
+}
+
+/// The content children of a node with the slot of theirs that reads `page` of the node.
+fn children_reading<F>(
+    state: &FamilyState<F>,
+    id: NodeId,
+    page: u64,
+    mut visit: impl FnMut(NodeId, u64),
+) {
+    let node = state.node(id);
+    let mut consider = |child: NodeId| {
+        if let Some(link) = state.node(child).link {
+            if let Some(at) = page.checked_sub(link.offset) {
+                if at < link.limit {
+                    visit(child, at);
+                }
+            }
+        }
+    };
+    match node.role {
+        Role::Hidden { children } => children.into_iter().for_each(&mut consider),
+        _ => node.content_children.iter().copied().for_each(consider),
+    }
+}
+
+/// Calls `reader` for every observing visible node that reads slot `page` of `id` (the node
+/// itself included when it observes), skipping the subtree of `exclude`. Stops early when
+/// `reader` returns `false`.
+pub(crate) fn for_each_reader<F>(
+    state: &FamilyState<F>,
+    id: NodeId,
+    page: u64,
+    exclude: Option<NodeId>,
+    mut reader: impl FnMut(NodeId) -> bool,
+) {
+    let mut stack: Vec<(NodeId, u64)> = Vec::new();
+    stack.push((id, page));
+    while let Some((node, at)) = stack.pop() {
+        if Some(node) == exclude {
+            continue;
+        }
+        if node != id {
+            // A node with an entry of its own at this slot shadows what lies above it.
+            if matches!(
+                state.node(node).pages.entry(at),
+                Entry::Page(..) | Entry::Zero
+            ) {
+                continue;
+            }
+        }
+        if observes(state, node) && !reader(node) {
+            return;
+        }
+        children_reading(state, node, at, |child, child_at| {
+            stack.push((child, child_at))
+        });
+    }
+}
+
+/// Whether any observing node other than those under `exclude` reads slot `page` of `id`.
+pub(crate) fn is_read<F>(
+    state: &FamilyState<F>,
+    id: NodeId,
+    page: u64,
+    exclude: Option<NodeId>,
+) -> bool {
+    let mut found = false;
+    for_each_reader(state, id, page, exclude, |_| {
+        found = true;
+        false
+    });
+    found
+}
+
+/// Frees every entry in `pages` of `id`, and of each ancestor through the links, that no
+/// observing node reads any more. Called after something stopped reading that range.
+pub(crate) fn release_unread<S: FrameSource>(
+    state: &mut FamilyState<S::Frame>,
+    frames: &S,
+    mut id: NodeId,
+    mut pages: core::ops::Range<u64>,
+) {
+    loop {
+        let mut unread = Vec::new();
+        state.node(id).pages.for_each_in(pages.clone(), |page| {
+            unread.push(page);
+        });
+        unread.retain(|&page| !is_read(state, id, page, None));
+        let list = &mut state.node_mut(id).pages;
+        for page in unread {
+            if let Some(frame) = list.remove(page) {
+                frames.release(frame);
+            }
+        }
+        let Some(link) = state.node(id).link else {
+            return;
+        };
+        let start = pages.start.min(link.limit);
+        let end = pages.end.min(link.limit);
+        if start >= end {
+            return;
+        }
+        pages = start + link.offset..end + link.offset;
+        id = link.parent;
+    }
+}
