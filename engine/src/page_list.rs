@@ -212,6 +212,38 @@ impl<F> PageList<F> {
         self.frames -= *removed;
     }
 
+    /// Frames held at pages in `pages`. Costs the smaller of the chunks the range spans and the
+    /// chunks the list holds.
+    pub fn count_in(&self, pages: Range<u64>) -> u64 {
+        if pages.is_empty() || self.frames == 0 {
+            return 0;
+        }
+        let first_chunk = pages.start / CHUNK_PAGES;
+        let last_chunk = (pages.end - 1) / CHUNK_PAGES;
+        let in_range = |index: u64, chunk: &Chunk<F>| {
+            let base = index * CHUNK_PAGES;
+            let mut bits = chunk.occupied;
+            let mut count = 0;
+            while bits != 0 {
+                let slot = bits.trailing_zeros() as u64;
+                bits &= bits - 1;
+                count += u64::from(pages.contains(&(base + slot)));
+            }
+            count
+        };
+        if last_chunk - first_chunk < self.chunks.len() as u64 {
+            (first_chunk..=last_chunk)
+                .filter_map(|index| self.chunks.get(&index).map(|c| in_range(index, &c[0])))
+                .sum()
+        } else {
+            self.chunks
+                .iter()
+                .filter(|(index, _)| (first_chunk..=last_chunk).contains(index))
+                .map(|(&index, chunk)| in_range(index, &chunk[0]))
+                .sum()
+        }
+    }
+
     /// Empties the list, handing every frame to `release`.
     pub fn remove_all(&mut self, mut release: impl FnMut(u64, F)) {
         for (index, mut chunk) in self.chunks.drain() {
@@ -302,6 +334,15 @@ mod tests {
             assert_eq!(list.frame_count() as usize, pages.len() - expected.len());
             assert!(list.chunks.values().all(|c| c[0].occupied != 0));
         }
+    }
+
+    #[test]
+    fn count_in_counts_exactly_the_range_either_way_it_iterates() {
+        let list = list_with(&[0, 1, 15, 16, 40, 5000]);
+        assert_eq!(list.count_in(1..17), 3);
+        assert_eq!(list.count_in(0..u64::MAX), 6);
+        assert_eq!(list.count_in(41..5000), 0);
+        assert_eq!(list.count_in(5..5), 0);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::error::{VmError, VmResult};
 use crate::family::{Family, FamilyState, Node, NodeId};
 use crate::frame_source::FrameSource;
 use crate::geometry::{checked_vmo_size, is_page_aligned, ByteRange, PageSpan, PAGE_SIZE};
-use crate::page_list::PageList;
+use crate::page_list::{PageList, CHUNK_PAGES};
 use crate::platform::{FrameOf, Platform};
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -127,22 +127,22 @@ impl<P: Platform> Vmo<P> {
     pub fn write(&self, offset: u64, src: &[u8]) -> VmResult<()> {
         self.with_node(|node, frames| {
             let range = ByteRange::within(offset, src.len() as u64, node.size)?;
-            // The common small write into one committed page cannot fail: no second lookup.
+            // A write within one page needs no planning: write in place, or add one frame.
             if let Some(span) = range.single_span() {
                 if let Some(frame) = node.pages.get_mut(span.page) {
                     frames.write(frame, span.in_page, src);
                     return Ok(());
                 }
+                let frame = frame_holding(frames, &span, src).map_err(|_| VmError::NoMemory)?;
+                if let Err(error) = node.pages.reserve(core::iter::once(span.page)) {
+                    frames.release(frame);
+                    return Err(error);
+                }
+                node.pages.insert_reserved(span.page, frame);
+                return Ok(());
             }
             let mut fresh = allocate_missing(frames, &mut node.pages, range, |span| {
-                let bytes = &src[span.in_range..span.in_range + span.len];
-                match <&[u8; PAGE_SIZE]>::try_from(bytes) {
-                    Ok(whole) => frames.allocate_filled(whole),
-                    Err(_) => frames.allocate_zeroed().map(|mut frame| {
-                        frames.write(&mut frame, span.in_page, bytes);
-                        frame
-                    }),
-                }
+                frame_holding(frames, span, &src[span.in_range..span.in_range + span.len])
             })?
             .into_iter()
             .peekable();
@@ -196,7 +196,8 @@ impl<P: Platform> Vmo<P> {
             node.pages
                 .remove_range(whole.clone(), |_, frame| frames.release(frame));
             // At most the first and the last page are covered only in part.
-            for span in range.spans().filter(|s| !whole.contains(&s.page)) {
+            let edges = range.spans().next().into_iter().chain(range.last_span());
+            for span in edges.filter(|s| !whole.contains(&s.page)) {
                 if let Some(frame) = node.pages.get_mut(span.page) {
                     frames.zero(frame, span.in_page, span.len);
                 }
@@ -259,6 +260,21 @@ impl<P: Platform> Drop for Vmo<P> {
     }
 }
 
+/// A new frame holding `bytes` at the span's place and zeros elsewhere.
+fn frame_holding<S: FrameSource>(
+    frames: &S,
+    span: &PageSpan,
+    bytes: &[u8],
+) -> Result<S::Frame, crate::frame_source::OutOfFrames> {
+    match <&[u8; PAGE_SIZE]>::try_from(bytes) {
+        Ok(whole) => frames.allocate_filled(whole),
+        Err(_) => frames.allocate_zeroed().map(|mut frame| {
+            frames.write(&mut frame, span.in_page, bytes);
+            frame
+        }),
+    }
+}
+
 /// Frames obtained for pages that had none, with their page numbers. Small writes need one or
 /// two, which stay inline instead of costing a heap allocation.
 type FreshFrames<F> = SmallVec<[(u64, F); 2]>;
@@ -272,10 +288,22 @@ fn allocate_missing<S: FrameSource>(
     range: ByteRange,
     mut make: impl FnMut(&PageSpan) -> Result<S::Frame, crate::frame_source::OutOfFrames>,
 ) -> VmResult<FreshFrames<S::Frame>> {
-    let missing = range.pages().filter(|&page| !pages.contains(page)).count();
+    let span = range.pages();
+    // Counting through the chunks keeps a huge range cheap; refusing what the source cannot
+    // give keeps it from allocating up to the limit first.
+    let pages_in_range = span.end - span.start;
+    let missing = if pages_in_range <= CHUNK_PAGES {
+        span.filter(|&page| !pages.contains(page)).count() as u64
+    } else {
+        pages_in_range - pages.count_in(span)
+    };
     let mut fresh = FreshFrames::new();
     if missing == 0 {
         return Ok(fresh);
+    }
+    let missing = usize::try_from(missing).map_err(|_| VmError::NoMemory)?;
+    if missing > frames.frames_available() {
+        return Err(VmError::NoMemory);
     }
     let release_all = |fresh: FreshFrames<S::Frame>| {
         for (_, frame) in fresh {
