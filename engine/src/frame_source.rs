@@ -48,4 +48,8 @@ pub trait FrameSource: Send + Sync + 'static {
 
     /// Frames allocated and not yet released.
     fn frames_in_use(&self) -> usize;
+
+    /// At most how many more frames the source could hand out now (`usize::MAX` when it cannot
+    /// tell). The engine refuses an operation that needs more at once, before doing any work.
+    fn frames_available(&self) -> usize;
 }

@@ -95,6 +95,35 @@ impl ByteRange {
         }
     }
 
+    /// The span of `page`, one of the pages the range touches.
+    pub fn span_of(&self, page: u64) -> PageSpan {
+        let page_start = page * PAGE;
+        let from = self.start.max(page_start);
+        let to = self.end.min(page_start + PAGE);
+        PageSpan {
+            page,
+            in_page: (from - page_start) as usize,
+            len: (to - from) as usize,
+            in_range: (from - self.start) as usize,
+        }
+    }
+
+    /// The span of the range's last page, when the range touches more than one page.
+    pub fn last_span(&self) -> Option<PageSpan> {
+        let pages = self.pages();
+        if pages.end - pages.start < 2 {
+            return None;
+        }
+        let page = pages.end - 1;
+        let page_start = page * PAGE;
+        Some(PageSpan {
+            page,
+            in_page: 0,
+            len: (self.end - page_start) as usize,
+            in_range: (page_start - self.start) as usize,
+        })
+    }
+
     /// The range split at page boundaries, in order.
     pub fn spans(&self) -> impl Iterator<Item = PageSpan> {
         let (start, end) = (self.start, self.end);
@@ -167,6 +196,10 @@ mod tests {
         assert_eq!((spans[2].page, spans[2].in_page, spans[2].len), (2, 0, 10));
         assert_eq!(spans[2].in_range, PAGE_SIZE + 10);
         assert_eq!(range.whole_pages(), 1..2);
+        assert_eq!(range.last_span(), Some(spans[2]));
+        assert_eq!(range.span_of(1), spans[1]);
+        assert_eq!(range.span_of(0), spans[0]);
+        assert_eq!(ByteRange::within(0, 10, PAGE).unwrap().last_span(), None);
         let inside_one_page = ByteRange::within(10, 20, PAGE).unwrap();
         assert_eq!(inside_one_page.whole_pages().count(), 0);
     }

@@ -150,6 +150,11 @@ impl FrameSource for InMemoryFrames {
     fn frames_in_use(&self) -> usize {
         self.in_use.load(Ordering::Acquire)
     }
+
+    fn frames_available(&self) -> usize {
+        let limit = self.limit.load(Ordering::Relaxed);
+        limit.saturating_sub(self.frames_in_use())
+    }
 }
 
 #[cfg(test)]
@@ -164,6 +169,7 @@ mod tests {
         let b = frames.allocate_copy(&a).unwrap();
         assert_eq!(frames.allocate_zeroed().err(), Some(OutOfFrames));
         assert_eq!(frames.frames_in_use(), 2);
+        assert_eq!(frames.frames_available(), 0);
         let mut copied = [0u8; 16];
         frames.read(&b, 0, &mut copied);
         assert_eq!(copied, [7; 16]);

@@ -81,6 +81,15 @@ pub enum Entry<'a, F> {
     Zero,
 }
 
+// An entry only borrows its frame, so it copies whatever the frame type.
+impl<F> Clone for Entry<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F> Copy for Entry<'_, F> {}
+
 /// Up to [`CHUNK_PAGES`] consecutive page slots.
 struct Chunk<F> {
     slots: [Option<F>; CHUNK_PAGES as usize],
@@ -381,15 +390,32 @@ impl<F> PageList<F> {
         self.frames -= *removed;
     }
 
-    /// Calls `visit` with every page in `pages` whose slot holds anything, in no particular order.
-    /// Costs the smaller of the chunks the range spans and the chunks the list holds.
-    pub fn for_each_in(&self, pages: Range<u64>, mut visit: impl FnMut(u64)) {
+    /// Calls `visit` with every chunk that may hold pages of `pages`, costing the smaller of the
+    /// chunks the range spans and the chunks the list holds.
+    fn visit_chunks_in(&self, pages: &Range<u64>, mut visit: impl FnMut(u64, &Chunk<F>)) {
         if pages.is_empty() || self.chunks.is_empty() {
             return;
         }
         let first_chunk = pages.start / CHUNK_PAGES;
         let last_chunk = (pages.end - 1) / CHUNK_PAGES;
-        let mut visit_chunk = |index: u64, chunk: &Chunk<F>| {
+        if last_chunk - first_chunk < self.chunks.len() as u64 {
+            for index in first_chunk..=last_chunk {
+                if let Some(chunk) = self.chunks.get(&index) {
+                    visit(index, &chunk[0]);
+                }
+            }
+        } else {
+            for (&index, chunk) in &self.chunks {
+                if (first_chunk..=last_chunk).contains(&index) {
+                    visit(index, &chunk[0]);
+                }
+            }
+        }
+    }
+
+    /// Calls `visit` with every page in `pages` whose slot holds anything, in no particular order.
+    pub fn for_each_in(&self, pages: Range<u64>, mut visit: impl FnMut(u64)) {
+        self.visit_chunks_in(&pages, |index, chunk| {
             let mut bits = chunk.used_slots();
             while bits != 0 {
                 let page = index * CHUNK_PAGES + bits.trailing_zeros() as u64;
@@ -398,20 +424,21 @@ impl<F> PageList<F> {
                     visit(page);
                 }
             }
-        };
-        if last_chunk - first_chunk < self.chunks.len() as u64 {
-            for index in first_chunk..=last_chunk {
-                if let Some(chunk) = self.chunks.get(&index) {
-                    visit_chunk(index, &chunk[0]);
-                }
+        });
+    }
+
+    /// Frames held at pages in `pages`.
+    pub fn count_in(&self, pages: Range<u64>) -> u64 {
+        let mut count = 0;
+        self.visit_chunks_in(&pages, |index, chunk| {
+            let mut bits = chunk.occupied;
+            while bits != 0 {
+                let page = index * CHUNK_PAGES + bits.trailing_zeros() as u64;
+                bits &= bits - 1;
+                count += u64::from(pages.contains(&page));
             }
-        } else {
-            for (&index, chunk) in &self.chunks {
-                if (first_chunk..=last_chunk).contains(&index) {
-                    visit_chunk(index, &chunk[0]);
-                }
-            }
-        }
+        });
+        count
     }
 
     /// Empties the list, handing every frame to `release`.
@@ -540,6 +567,15 @@ mod tests {
         assert_eq!(released, [2]);
         assert_eq!(list.entry(3), Entry::Empty);
         assert_eq!(list.chunks.len(), 0, "a range removal drops markers too");
+    }
+
+    #[test]
+    fn count_in_counts_exactly_the_range_either_way_it_iterates() {
+        let list = list_with(&[0, 1, 15, 16, 40, 5000]);
+        assert_eq!(list.count_in(1..17), 3);
+        assert_eq!(list.count_in(0..u64::MAX), 6);
+        assert_eq!(list.count_in(41..5000), 0);
+        assert_eq!(list.count_in(5..5), 0);
     }
 
     #[test]

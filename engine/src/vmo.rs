@@ -106,6 +106,9 @@ enum Want<'a> {
     Write(&'a [u8]),
     /// Zeros, with no frame (a whole-page ZERO).
     Zero,
+    /// `bytes` (zeros) written at `span.in_page` only if the page shows anything but zeros
+    /// (a partial ZERO: a page that already reads as zeros is left alone).
+    ZeroPart(&'a [u8]),
 }
 
 impl<P: Platform> Vmo<P> {
@@ -257,10 +260,21 @@ impl<P: Platform> Vmo<P> {
     pub fn write(&self, offset: u64, src: &[u8]) -> VmResult<()> {
         let (mut state, target, range) = self.locked_range(offset, src.len() as u64)?;
         let frames = &*self.family.frames;
-        // The common small write into one page the VMO holds cannot fail: no planning.
+        // A write within one page the VMO holds, or of a VMO with nothing above it, needs no
+        // planning: write in place, or add one frame.
         if let Some(span) = range.single_span() {
-            if let Some(frame) = state.node_mut(target).pages.get_mut(span.page) {
+            let node = state.node_mut(target);
+            if let Some(frame) = node.pages.get_mut(span.page) {
                 frames.write(frame, span.in_page, src);
+                return Ok(());
+            }
+            if node.link.is_none() && !matches!(node.pages.entry(span.page), Entry::Zero) {
+                let frame = frame_holding(frames, &span, src).map_err(|_| VmError::NoMemory)?;
+                if let Err(error) = node.pages.reserve(core::iter::once(span.page)) {
+                    frames.release(frame);
+                    return Err(error);
+                }
+                node.pages.insert_reserved(span.page, frame);
                 return Ok(());
             }
         }
@@ -275,8 +289,24 @@ impl<P: Platform> Vmo<P> {
     /// a frame with the content it currently shows (a copy of a shared page, or zeros).
     pub fn commit(&self, offset: u64, len: u64) -> VmResult<()> {
         let (mut state, target, range) = self.locked_range(offset, len)?;
+        let frames = &*self.family.frames;
+        let pages = range.pages();
+        let in_range = pages.end - pages.start;
+        let own = state.node(target).pages.count_in(pages.clone());
+        if own == in_range {
+            return Ok(());
+        }
+        // Every page needs a new frame unless it holds one or can take one from above; when even
+        // that many cannot be had, fail before planning page by page.
+        let reachable: u64 = path_ranges(&state, target, pages)
+            .map(|(node, range, _)| state.node(node).pages.count_in(range))
+            .sum();
+        let needed = usize::try_from(in_range.saturating_sub(reachable)).unwrap_or(usize::MAX);
+        if needed > frames.frames_available() {
+            return Err(VmError::NoMemory);
+        }
         let spans = range.spans().map(|span| (span, Want::Commit));
-        apply(&mut state, &*self.family.frames, target, spans)
+        apply(&mut state, frames, target, spans)
     }
 
     /// Releases the frames of the page-aligned range `[offset, offset + len)`. In a one-way
@@ -323,22 +353,35 @@ impl<P: Platform> Vmo<P> {
         let (mut state, target, range) = self.locked_range(offset, len)?;
         let whole = range.whole_pages();
         let frames = &*self.family.frames;
-        // A VMO with nothing above it frees whole pages in one sweep.
-        if state.node(target).link.is_none() && state.node(target).content_children.is_empty() {
+        // Whole pages matter only where the VMO or an ancestor holds something, unless a visible
+        // ancestor could still write there later (then every page needs a zero marker).
+        let mut pages: Vec<u64> = Vec::new();
+        if state.node(target).link.is_none() {
+            // Nothing above: whole pages simply lose their frames.
             state
                 .node_mut(target)
                 .pages
                 .remove_range(whole.clone(), |_, frame| frames.release(frame));
+        } else if has_visible_ancestor(&state, target) {
+            pages.extend(whole.clone());
+        } else {
+            for (node, range, shift) in path_ranges(&state, target, whole.clone()) {
+                state
+                    .node(node)
+                    .pages
+                    .for_each_in(range, |page| pages.push(page - shift));
+            }
+            pages.sort_unstable();
+            pages.dedup();
         }
         const ZEROS: [u8; PAGE_SIZE] = [0; PAGE_SIZE];
-        let spans = range.spans().map(|span| {
-            if whole.contains(&span.page) {
-                (span, Want::Zero)
-            } else {
-                (span, Want::Write(&ZEROS[..span.len]))
-            }
-        });
-        apply(&mut state, frames, target, spans)
+        let edges = range.spans().next().into_iter().chain(range.last_span());
+        let edges = edges.filter(|span| !whole.contains(&span.page));
+        let wanted = pages
+            .into_iter()
+            .map(|page| (range.span_of(page), Want::Zero))
+            .chain(edges.map(|span| (span, Want::ZeroPart(&ZEROS[..span.len]))));
+        apply(&mut state, frames, target, wanted)
     }
 
     /// Writes the physical address of every page touched by `[offset, offset + len)` into
@@ -419,6 +462,43 @@ impl<P: Platform> Drop for Vmo<P> {
     }
 }
 
+/// A new frame holding `bytes` at the span's place and zeros elsewhere.
+fn frame_holding<S: FrameSource>(
+    frames: &S,
+    span: &PageSpan,
+    bytes: &[u8],
+) -> Result<S::Frame, OutOfFrames> {
+    match <&[u8; PAGE_SIZE]>::try_from(bytes) {
+        Ok(whole) => frames.allocate_filled(whole),
+        Err(_) => frames.allocate_zeroed().map(|mut frame| {
+            frames.write(&mut frame, span.in_page, bytes);
+            frame
+        }),
+    }
+}
+
+/// The node `id` and each ancestor through the links, with `pages` of `id` translated into that
+/// node's coordinates (clipped by every window on the way) and the shift that translates them
+/// back (`page of id = page of the node - shift`).
+fn path_ranges<F>(
+    state: &FamilyState<F>,
+    id: NodeId,
+    pages: core::ops::Range<u64>,
+) -> impl Iterator<Item = (NodeId, core::ops::Range<u64>, u64)> + '_ {
+    let mut next = Some((id, pages, 0));
+    core::iter::from_fn(move || {
+        let (node, range, shift) = next.take()?;
+        if let Some(link) = state.node(node).link {
+            let (start, end) = (range.start.min(link.limit), range.end.min(link.limit));
+            if start < end {
+                let up = start + link.offset..end + link.offset;
+                next = Some((link.parent, up, shift + link.offset));
+            }
+        }
+        Some((node, range, shift))
+    })
+}
+
 /// Decides what one page needs, without changing anything.
 fn plan<S: FrameSource>(
     state: &FamilyState<S::Frame>,
@@ -429,6 +509,16 @@ fn plan<S: FrameSource>(
 ) -> Result<Plan<S::Frame>, OutOfFrames> {
     let page = span.page;
     let own = state.node(id).pages.entry(page);
+    let want = match want {
+        Want::ZeroPart(bytes) => match (own, resolve(state, id, page)) {
+            (Entry::Page(..), _) => Want::Write(bytes),
+            (_, Source::Frame { .. }) => Want::Write(bytes),
+            // Already zeros; only a parent that could still write there needs a marker.
+            _ if has_visible_ancestor(state, id) && !matches!(own, Entry::Zero) => Want::Zero,
+            _ => return Ok(Plan::Own),
+        },
+        other => other,
+    };
     if let Want::Zero = want {
         let above = crate::content_tree::resolve_above(state, id, page);
         let marker = above != Source::Zeros || has_visible_ancestor(state, id);
@@ -554,7 +644,7 @@ fn apply<'a, S: FrameSource>(
                 continue;
             }
         }
-        if let Want::Write(bytes) = want {
+        if let Want::Write(bytes) | Want::ZeroPart(bytes) = want {
             if let Some(frame) = state.node_mut(id).pages.get_mut(span.page) {
                 frames.write(frame, span.in_page, bytes);
             }

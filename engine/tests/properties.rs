@@ -1,0 +1,1194 @@
+//! Property tests of the engine's VMOs against the naive reference model in `model/`: random
+//! sequences of create, close, read, write, commit, decommit, zero, lookup, resize and frame-limit
+//! changes run on both side by side, and after every operation the results (down to the exact
+//! error), the bytes read, every live VMO's size and accounting, the frames in use and the
+//! addresses lookups report must agree. The frame limit moves at random, so memory runs out in
+//! the middle of sequences, and a refused operation must leave everything as it was. Plain tests
+//! at the end throw hostile arguments at every operation and check exhaustion by hand.
+//!
+//! `cargo test -p vm-engine --test properties` runs 256 cases of 41 to 83 operations; set
+//! `VM_PROPTEST_CASES` for more cases (add `-- --nocapture` to see the operation count).
+
+mod model;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use vm_engine::{FrameSource, InMemoryFrames, InMemoryPlatform, VmError, Vmo, VmoOptions};
+
+use model::{Model, VmoId, MAX_VMO_SIZE, PAGE};
+
+type TestVmo = Vmo<InMemoryPlatform>;
+
+/// Cases when `VM_PROPTEST_CASES` is not set.
+const DEFAULT_CASES: u32 = 256;
+/// Operations a case runs after its opening creates, at least and at most.
+const MIN_OPS: usize = 40;
+const MAX_OPS: usize = 80;
+/// The default run must exercise at least this many operations.
+const DEFAULT_MIN_TOTAL: usize = 10_000;
+
+/// The longest read or write buffer. Reads and writes take real slices, so their lengths cannot
+/// be hostile; offsets can.
+const MAX_BUFFER: u64 = 4 * PAGE + 2;
+/// A valid commit range is cut down to this many pages: without a limit the engine and the model
+/// would really commit a huge range.
+const MAX_COMMIT_PAGES: u64 = 16;
+/// Zero ranges are not cut down: the engine visits only committed and partly covered pages.
+const MAX_ZERO_PAGES: u64 = MAX_VMO_SIZE / PAGE;
+/// VMOs up to this many pages have every page compared after an operation; larger ones have
+/// their committed pages and the pages around the operation compared.
+const FULL_CHECK_PAGES: u64 = 64;
+
+// ---------------------------------------------------------------------------------------------
+// Operations as generated, and as run.
+
+/// An offset as generated: absolute, or counted back from the VMO's size when the operation
+/// runs, so that the last pages of a huge VMO are reached as often as the first.
+#[derive(Clone, Copy, Debug)]
+enum Offset {
+    At(u64),
+    BeforeEnd(u64),
+}
+
+impl Offset {
+    fn resolve(self, size: u64) -> u64 {
+        match self {
+            Offset::At(offset) => offset,
+            Offset::BeforeEnd(back) => size.wrapping_sub(back),
+        }
+    }
+}
+
+/// A length as generated: absolute; up to the VMO's end give or take a little; or so that
+/// `offset + len` wraps past 2^64 by `Wrapping`'s amount.
+#[derive(Clone, Copy, Debug)]
+enum Len {
+    Exactly(u64),
+    ToEnd(i64),
+    Wrapping(u64),
+}
+
+impl Len {
+    fn resolve(self, size: u64, offset: u64) -> u64 {
+        match self {
+            Len::Exactly(len) => len,
+            Len::ToEnd(delta) => size.wrapping_sub(offset).wrapping_add_signed(delta),
+            Len::Wrapping(excess) => (u64::MAX - offset).wrapping_add(1).wrapping_add(excess),
+        }
+    }
+}
+
+/// A new size as generated: absolute, or relative to the current size.
+#[derive(Clone, Copy, Debug)]
+enum SizeArg {
+    Bytes(u64),
+    Change(i64),
+}
+
+/// A frame limit as generated: relative to the frames in use when it is set (so that the very
+/// next allocation can hit it), or absolute.
+#[derive(Clone, Copy, Debug)]
+enum LimitArg {
+    Headroom(u8),
+    Frames(u64),
+}
+
+/// What a write writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fill {
+    /// Zeros: a write must commit its pages even when it changes no byte.
+    Zeros,
+    /// Pseudo-random bytes from a seed, so that misplaced bytes cannot look right.
+    Seeded(u64),
+}
+
+impl Fill {
+    fn bytes(self, len: usize) -> Vec<u8> {
+        match self {
+            Fill::Zeros => vec![0; len],
+            Fill::Seeded(seed) => {
+                let mut state = seed | 1;
+                let mut out = Vec::with_capacity(len + 8);
+                while out.len() < len {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    out.extend_from_slice(&state.to_le_bytes());
+                }
+                out.truncate(len);
+                out
+            }
+        }
+    }
+}
+
+/// A generated operation. `vmo` picks a live VMO modulo how many there are.
+#[derive(Clone, Debug)]
+enum Op {
+    Create {
+        size: u64,
+        resizable: bool,
+    },
+    Close {
+        vmo: usize,
+    },
+    Read {
+        vmo: usize,
+        offset: Offset,
+        len: Len,
+    },
+    Write {
+        vmo: usize,
+        offset: Offset,
+        len: Len,
+        fill: Fill,
+    },
+    Commit {
+        vmo: usize,
+        offset: Offset,
+        len: Len,
+    },
+    Decommit {
+        vmo: usize,
+        offset: Offset,
+        len: Len,
+    },
+    Zero {
+        vmo: usize,
+        offset: Offset,
+        len: Len,
+    },
+    Lookup {
+        vmo: usize,
+        offset: Offset,
+        len: Len,
+        buffer_len: usize,
+    },
+    SetSize {
+        vmo: usize,
+        size: SizeArg,
+    },
+    SetFrameLimit {
+        limit: Option<LimitArg>,
+    },
+}
+
+/// An operation with every argument concrete, as it is run on both sides and reported.
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Create {
+        size: u64,
+        resizable: bool,
+    },
+    Close {
+        vmo: VmoId,
+    },
+    Read {
+        vmo: VmoId,
+        offset: u64,
+        len: usize,
+    },
+    Write {
+        vmo: VmoId,
+        offset: u64,
+        len: usize,
+        fill: Fill,
+    },
+    Commit {
+        vmo: VmoId,
+        offset: u64,
+        len: u64,
+    },
+    Decommit {
+        vmo: VmoId,
+        offset: u64,
+        len: u64,
+    },
+    Zero {
+        vmo: VmoId,
+        offset: u64,
+        len: u64,
+    },
+    Lookup {
+        vmo: VmoId,
+        offset: u64,
+        len: u64,
+        buffer_len: usize,
+    },
+    SetSize {
+        vmo: VmoId,
+        size: u64,
+    },
+    SetFrameLimit {
+        limit: Option<u64>,
+    },
+}
+
+impl Action {
+    /// The VMO the action works on, if any.
+    fn target(&self) -> Option<VmoId> {
+        match *self {
+            Action::Create { .. } | Action::SetFrameLimit { .. } | Action::Close { .. } => None,
+            Action::Read { vmo, .. }
+            | Action::Write { vmo, .. }
+            | Action::Commit { vmo, .. }
+            | Action::Decommit { vmo, .. }
+            | Action::Zero { vmo, .. }
+            | Action::Lookup { vmo, .. }
+            | Action::SetSize { vmo, .. } => Some(vmo),
+        }
+    }
+
+    /// The byte range the action names, if it names one.
+    fn range(&self) -> Option<(u64, u64)> {
+        match *self {
+            Action::Read { offset, len, .. } | Action::Write { offset, len, .. } => {
+                Some((offset, len as u64))
+            }
+            Action::Commit { offset, len, .. }
+            | Action::Decommit { offset, len, .. }
+            | Action::Zero { offset, len, .. }
+            | Action::Lookup { offset, len, .. } => Some((offset, len)),
+            _ => None,
+        }
+    }
+}
+
+/// Shortens a valid range to `max_pages` pages; leaves invalid ranges alone, since refusing them
+/// is what is under test.
+fn cap_range(offset: u64, len: u64, size: u64, max_pages: u64) -> u64 {
+    match offset.checked_add(len) {
+        // A shorter range from the same offset is still inside the VMO.
+        Some(end) if end <= size && len > max_pages * PAGE => max_pages * PAGE,
+        _ => len,
+    }
+}
+
+/// The concrete action `op` means in the current state, or `None` when it names a VMO and none
+/// is live.
+fn resolve(op: &Op, model: &Model) -> Option<Action> {
+    let live: Vec<VmoId> = model.live().collect();
+    let pick = |index: usize| (!live.is_empty()).then(|| live[index % live.len()]);
+    let place = |vmo: VmoId, offset: Offset, len: Len| {
+        let size = model.size(vmo);
+        let offset = offset.resolve(size);
+        (size, offset, len.resolve(size, offset))
+    };
+    let buffer = |len: u64| len.min(MAX_BUFFER) as usize;
+    Some(match *op {
+        Op::Create { size, resizable } => Action::Create { size, resizable },
+        Op::Close { vmo } => Action::Close { vmo: pick(vmo)? },
+        Op::Read { vmo, offset, len } => {
+            let vmo = pick(vmo)?;
+            let (_, offset, len) = place(vmo, offset, len);
+            Action::Read {
+                vmo,
+                offset,
+                len: buffer(len),
+            }
+        }
+        Op::Write {
+            vmo,
+            offset,
+            len,
+            fill,
+        } => {
+            let vmo = pick(vmo)?;
+            let (_, offset, len) = place(vmo, offset, len);
+            Action::Write {
+                vmo,
+                offset,
+                len: buffer(len),
+                fill,
+            }
+        }
+        Op::Commit { vmo, offset, len } => {
+            let vmo = pick(vmo)?;
+            let (size, offset, len) = place(vmo, offset, len);
+            let len = cap_range(offset, len, size, MAX_COMMIT_PAGES);
+            Action::Commit { vmo, offset, len }
+        }
+        Op::Decommit { vmo, offset, len } => {
+            let vmo = pick(vmo)?;
+            let (_, offset, len) = place(vmo, offset, len);
+            Action::Decommit { vmo, offset, len }
+        }
+        Op::Zero { vmo, offset, len } => {
+            let vmo = pick(vmo)?;
+            let (size, offset, len) = place(vmo, offset, len);
+            let len = cap_range(offset, len, size, MAX_ZERO_PAGES);
+            Action::Zero { vmo, offset, len }
+        }
+        Op::Lookup {
+            vmo,
+            offset,
+            len,
+            buffer_len,
+        } => {
+            let vmo = pick(vmo)?;
+            let (_, offset, len) = place(vmo, offset, len);
+            Action::Lookup {
+                vmo,
+                offset,
+                len,
+                buffer_len,
+            }
+        }
+        Op::SetSize { vmo, size } => {
+            let vmo = pick(vmo)?;
+            let size = match size {
+                SizeArg::Bytes(size) => size,
+                SizeArg::Change(delta) => model.size(vmo).wrapping_add_signed(delta),
+            };
+            Action::SetSize { vmo, size }
+        }
+        Op::SetFrameLimit { limit } => Action::SetFrameLimit {
+            limit: limit.map(|limit| match limit {
+                LimitArg::Headroom(extra) => model.frames_in_use() + u64::from(extra),
+                LimitArg::Frames(frames) => frames,
+            }),
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine and the model side by side.
+
+/// The engine's VMOs and the model's, under the same ids, plus what lookups have taught us.
+struct World {
+    frames: Arc<InMemoryFrames>,
+    model: Model,
+    vmos: BTreeMap<VmoId, TestVmo>,
+    /// The address a lookup reported for a page, kept while the model says the page stayed
+    /// committed: such a page must keep its frame, and no two live pages may share one.
+    addresses: BTreeMap<(VmoId, u64), u64>,
+}
+
+/// Formats a mismatch between the model's result and the engine's.
+fn mismatch<T: std::fmt::Debug, U: std::fmt::Debug>(model: T, engine: U) -> String {
+    format!("model says {model:?}, engine says {engine:?}")
+}
+
+/// Compares two byte results without printing kilobytes: the first differing byte is enough.
+fn compare_bytes(
+    what: &str,
+    model: Result<Vec<u8>, VmError>,
+    engine: Result<Vec<u8>, VmError>,
+) -> Result<(), String> {
+    match (model, engine) {
+        (Ok(expected), Ok(actual)) => {
+            if expected.len() != actual.len() {
+                return Err(format!(
+                    "{what}: model has {} bytes, engine {}",
+                    expected.len(),
+                    actual.len()
+                ));
+            }
+            match expected.iter().zip(&actual).position(|(a, b)| a != b) {
+                None => Ok(()),
+                Some(at) => Err(format!(
+                    "{what}: byte {at} differs: model {:#04x}, engine {:#04x}",
+                    expected[at], actual[at]
+                )),
+            }
+        }
+        (Err(expected), Err(actual)) if expected == actual => Ok(()),
+        (model, engine) => Err(format!(
+            "{what}: {}",
+            mismatch(model.map(|b| b.len()), engine.map(|b| b.len()))
+        )),
+    }
+}
+
+fn compare_results(model: Result<(), VmError>, engine: Result<(), VmError>) -> Result<(), String> {
+    if model == engine {
+        Ok(())
+    } else {
+        Err(mismatch(model, engine))
+    }
+}
+
+impl World {
+    fn new() -> Self {
+        World {
+            frames: Arc::new(InMemoryFrames::new()),
+            model: Model::new(),
+            vmos: BTreeMap::new(),
+            addresses: BTreeMap::new(),
+        }
+    }
+
+    fn engine(&self, vmo: VmoId) -> &TestVmo {
+        &self.vmos[&vmo]
+    }
+
+    /// Runs `action` on both sides, then compares everything observable.
+    fn apply(&mut self, action: &Action) -> Result<(), String> {
+        let old_size = action.target().map(|vmo| self.model.size(vmo));
+        self.run(action)?;
+        self.forget_freed_addresses();
+        self.check_state()?;
+        if let Some(vmo) = action.target() {
+            self.check_contents(vmo, &self.probe_pages(vmo, action, old_size))?;
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, action: &Action) -> Result<(), String> {
+        match *action {
+            Action::Create { size, resizable } => {
+                let model = self.model.create(size, resizable);
+                let engine = TestVmo::create(self.frames.clone(), size, VmoOptions { resizable });
+                match (model, engine) {
+                    (Ok(id), Ok(vmo)) => {
+                        self.vmos.insert(id, vmo);
+                        Ok(())
+                    }
+                    (Err(expected), Err(actual)) if expected == actual => Ok(()),
+                    (model, engine) => Err(mismatch(model.map(|_| ()), engine.map(|_| ()))),
+                }
+            }
+            Action::Close { vmo } => {
+                self.model.close(vmo);
+                drop(self.vmos.remove(&vmo));
+                Ok(())
+            }
+            Action::Read { vmo, offset, len } => {
+                let model = self.model.read(vmo, offset, len);
+                // Poisoned, so that bytes the engine forgets to fill cannot pass for zeros.
+                let mut buffer = vec![0xa5; len];
+                let engine = self.engine(vmo).read(offset, &mut buffer).map(|()| buffer);
+                compare_bytes("read", model, engine)
+            }
+            Action::Write {
+                vmo,
+                offset,
+                len,
+                fill,
+            } => {
+                let data = fill.bytes(len);
+                let model = self.model.write(vmo, offset, &data);
+                compare_results(model, self.engine(vmo).write(offset, &data))
+            }
+            Action::Commit { vmo, offset, len } => {
+                let model = self.model.commit(vmo, offset, len);
+                compare_results(model, self.engine(vmo).commit(offset, len))
+            }
+            Action::Decommit { vmo, offset, len } => {
+                let model = self.model.decommit(vmo, offset, len);
+                compare_results(model, self.engine(vmo).decommit(offset, len))
+            }
+            Action::Zero { vmo, offset, len } => {
+                let model = self.model.zero(vmo, offset, len);
+                compare_results(model, self.engine(vmo).zero(offset, len))
+            }
+            Action::Lookup {
+                vmo,
+                offset,
+                len,
+                buffer_len,
+            } => {
+                let model = self.model.lookup(vmo, offset, len, buffer_len);
+                let mut buffer = vec![u64::MAX; buffer_len];
+                let engine = self.engine(vmo).lookup(offset, len, &mut buffer);
+                match (model, engine) {
+                    (Ok(pages), Ok(count)) if pages.len() == count => {
+                        self.learn_addresses(vmo, &pages, &buffer[..count])
+                    }
+                    (Err(expected), Err(actual)) if expected == actual => Ok(()),
+                    (model, engine) => Err(mismatch(model.map(|p| p.len()), engine)),
+                }
+            }
+            Action::SetSize { vmo, size } => {
+                let model = self.model.set_size(vmo, size);
+                compare_results(model, self.engine(vmo).set_size(size))
+            }
+            Action::SetFrameLimit { limit } => {
+                self.model.set_frame_limit(limit);
+                match limit {
+                    Some(limit) => self
+                        .frames
+                        .set_limit(usize::try_from(limit).unwrap_or(usize::MAX)),
+                    None => self.frames.clear_limit(),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks the addresses a successful lookup returned and remembers them.
+    fn learn_addresses(&mut self, vmo: VmoId, pages: &[u64], found: &[u64]) -> Result<(), String> {
+        let mut seen = BTreeSet::new();
+        for (&page, &address) in pages.iter().zip(found) {
+            if address % PAGE != 0 {
+                return Err(format!(
+                    "lookup: page {page} at unaligned address {address:#x}"
+                ));
+            }
+            if !seen.insert(address) {
+                return Err(format!("lookup: address {address:#x} reported twice"));
+            }
+            match self.addresses.get(&(vmo, page)) {
+                Some(&known) if known != address => {
+                    return Err(format!(
+                        "lookup: page {page} moved from {known:#x} to {address:#x} while committed"
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    if let Some((other, _)) = self.addresses.iter().find(|(_, &a)| a == address) {
+                        return Err(format!(
+                            "lookup: page {page} of {vmo:?} has address {address:#x}, \
+                             which {other:?} holds too"
+                        ));
+                    }
+                    self.addresses.insert((vmo, page), address);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops remembered addresses of pages that were freed: their frames may now serve others.
+    fn forget_freed_addresses(&mut self) {
+        let model = &self.model;
+        self.addresses
+            .retain(|&(vmo, page), _| model.is_live(vmo) && model.is_committed(vmo, page));
+    }
+
+    /// Sizes, accounting and frames in use, for every live VMO.
+    fn check_state(&self) -> Result<(), String> {
+        self.model.check();
+        let model_live: Vec<VmoId> = self.model.live().collect();
+        let engine_live: Vec<VmoId> = self.vmos.keys().copied().collect();
+        assert_eq!(model_live, engine_live, "harness: VMO sets diverged");
+        for (&id, vmo) in &self.vmos {
+            let expected = self.model.info(id);
+            let info = vmo.info();
+            let actual = model::ModelInfo {
+                size: info.size,
+                committed_bytes: info.committed_bytes,
+                populated_bytes: info.populated_bytes,
+                resizable: info.resizable,
+            };
+            if expected != actual {
+                return Err(format!("info of {id:?}: {}", mismatch(expected, actual)));
+            }
+            if vmo.size() != expected.size {
+                return Err(format!(
+                    "size of {id:?}: {}",
+                    mismatch(expected.size, vmo.size())
+                ));
+            }
+        }
+        let in_use = self.frames.frames_in_use() as u64;
+        if in_use != self.model.frames_in_use() {
+            return Err(format!(
+                "frames in use: {}",
+                mismatch(self.model.frames_in_use(), in_use)
+            ));
+        }
+        Ok(())
+    }
+
+    /// The pages of `vmo` worth reading back after `action`: all of a small VMO; of a large one
+    /// its committed pages, its first and last pages, and those around the action's range and
+    /// around the size it had before.
+    fn probe_pages(&self, vmo: VmoId, action: &Action, old_size: Option<u64>) -> BTreeSet<u64> {
+        let pages = self.model.size(vmo) / PAGE;
+        if pages <= FULL_CHECK_PAGES {
+            return (0..pages).collect();
+        }
+        let mut probes: BTreeSet<u64> = self.model.committed_pages(vmo).into_iter().collect();
+        let mut near = |byte: u64| {
+            let page = byte / PAGE;
+            probes.extend([page.wrapping_sub(1), page, page.wrapping_add(1)]);
+        };
+        near(0);
+        near(pages * PAGE - 1);
+        if let Some((offset, len)) = action.range() {
+            near(offset);
+            near(offset.wrapping_add(len));
+        }
+        if let Some(old) = old_size {
+            near(old);
+        }
+        probes.retain(|&page| page < pages);
+        probes
+    }
+
+    /// Reads `pages` of `vmo` from both sides and compares them byte for byte.
+    fn check_contents(&self, vmo: VmoId, pages: &BTreeSet<u64>) -> Result<(), String> {
+        let engine = self.engine(vmo);
+        let mut actual = vec![0u8; PAGE as usize];
+        for &page in pages {
+            let expected = match self.model.page(vmo, page) {
+                Some(bytes) => bytes.to_vec(),
+                None => vec![0; PAGE as usize],
+            };
+            actual.fill(0xa5);
+            let read = engine
+                .read(page * PAGE, &mut actual)
+                .map(|()| actual.clone());
+            compare_bytes(
+                &format!("contents of {vmo:?} page {page}"),
+                Ok(expected),
+                read,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Compares every live VMO's probe pages, closes everything, and checks no frame is left.
+    fn finish(mut self) -> Result<(), String> {
+        let live: Vec<VmoId> = self.model.live().collect();
+        for vmo in live {
+            let pages = self.probe_pages(vmo, &Action::Close { vmo }, None);
+            self.check_contents(vmo, &pages)?;
+            self.apply(&Action::Close { vmo })?;
+        }
+        match self.frames.frames_in_use() {
+            0 => Ok(()),
+            leaked => Err(format!(
+                "{leaked} frames still in use after every VMO closed"
+            )),
+        }
+    }
+
+    /// Creates a VMO on both sides and returns its id; panics if that fails.
+    fn create(&mut self, size: u64, resizable: bool) -> VmoId {
+        self.apply(&Action::Create { size, resizable })
+            .unwrap_or_else(|e| panic!("create({size:#x}): {e}"));
+        self.model.live().last().expect("a VMO was just created")
+    }
+}
+
+/// Runs one generated case; counts the operations it ran into `executed`.
+fn run_case(ops: &[Op], executed: &AtomicUsize) -> Result<(), TestCaseError> {
+    let mut world = World::new();
+    let mut log = String::new();
+    for (step, op) in ops.iter().enumerate() {
+        let Some(action) = resolve(op, &world.model) else {
+            continue;
+        };
+        let _ = writeln!(log, "  {step}: {action:?}");
+        executed.fetch_add(1, Ordering::Relaxed);
+        if let Err(problem) = world.apply(&action) {
+            return Err(TestCaseError::fail(format!(
+                "step {step}, {action:?}: {problem}\nactions run:\n{log}"
+            )));
+        }
+    }
+    world.finish().map_err(|problem| {
+        TestCaseError::fail(format!("at the end: {problem}\nactions run:\n{log}"))
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators.
+
+/// Values that break careless arithmetic: near 2^64, around 2^48 (the largest VMO), 2^40.
+const HOSTILE: [u64; 12] = [
+    u64::MAX,
+    u64::MAX - 1,
+    u64::MAX - PAGE + 1,
+    u64::MAX - PAGE + 2,
+    1 << 63,
+    MAX_VMO_SIZE - PAGE,
+    MAX_VMO_SIZE - 1,
+    MAX_VMO_SIZE,
+    MAX_VMO_SIZE + 1,
+    MAX_VMO_SIZE + PAGE,
+    1 << 40,
+    (1 << 40) + 1,
+];
+
+/// A page boundary of the first few pages, or one byte either side of it.
+fn near_page_boundary(pages: u64) -> impl Strategy<Value = u64> {
+    (0..=pages, -1i64..=1).prop_map(|(page, delta)| (page * PAGE).saturating_add_signed(delta))
+}
+
+fn hostile() -> impl Strategy<Value = u64> {
+    prop_oneof![4 => select(HOSTILE.to_vec()), 1 => any::<u64>()]
+}
+
+/// Offsets: mostly within the first or the last few pages (most VMOs have a few pages, so both
+/// usually land inside), sometimes hostile.
+fn offset() -> impl Strategy<Value = Offset> {
+    prop_oneof![
+        6 => near_page_boundary(2).prop_map(Offset::At),
+        2 => (0..=3 * PAGE).prop_map(Offset::At),
+        4 => (1u64..=2, -1i64..=1)
+            .prop_map(|(pages, delta)| Offset::BeforeEnd((pages * PAGE).wrapping_add_signed(delta))),
+        1 => (0u64..=64).prop_map(Offset::BeforeEnd),
+        1 => hostile().prop_map(Offset::At),
+    ]
+}
+
+/// Lengths: mostly up to a page or two, on or next to page boundaries or a few bytes; sometimes
+/// up to the end give or take a little, hostile, or wrapping past 2^64.
+fn len() -> impl Strategy<Value = Len> {
+    let page = PAGE as i64;
+    prop_oneof![
+        5 => near_page_boundary(1).prop_map(Len::Exactly),
+        4 => (0u64..=64).prop_map(Len::Exactly),
+        2 => (0..=2 * PAGE + 1).prop_map(Len::Exactly),
+        2 => select(vec![-page - 1, -page, -1, 0, 0, 1, page]).prop_map(Len::ToEnd),
+        1 => hostile().prop_map(Len::Exactly),
+        1 => prop_oneof![Just(0), Just(1), 0..=2 * PAGE].prop_map(Len::Wrapping),
+    ]
+}
+
+/// Sizes for new VMOs: mostly one to eight pages, sometimes empty, huge or invalid.
+fn create_size() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        12 => (1u64..=8, -1i64..=1).prop_map(|(pages, delta)| (pages * PAGE).wrapping_add_signed(delta)),
+        2 => 0..=8 * PAGE,
+        1 => Just(0),
+        2 => hostile(),
+    ]
+}
+
+/// Lookup lengths: mostly within a page or two, since a lookup only succeeds when every page it
+/// touches is committed.
+fn lookup_len() -> impl Strategy<Value = Len> {
+    prop_oneof![
+        3 => (1..=PAGE + 1).prop_map(Len::Exactly),
+        1 => len(),
+    ]
+}
+
+fn new_size() -> impl Strategy<Value = SizeArg> {
+    let page = PAGE as i64;
+    prop_oneof![
+        3 => create_size().prop_map(SizeArg::Bytes),
+        2 => select(vec![-3 * page, -page - 1, -page, -1, 0, 1, page, page + 1, 3 * page])
+            .prop_map(SizeArg::Change),
+    ]
+}
+
+fn frame_limit() -> impl Strategy<Value = Option<LimitArg>> {
+    prop_oneof![
+        2 => Just(None),
+        3 => (0u8..=3).prop_map(|extra| Some(LimitArg::Headroom(extra))),
+        1 => (0u64..=8).prop_map(|frames| Some(LimitArg::Frames(frames))),
+    ]
+}
+
+fn fill() -> impl Strategy<Value = Fill> {
+    prop_oneof![1 => Just(Fill::Zeros), 4 => any::<u64>().prop_map(Fill::Seeded)]
+}
+
+fn vmo_index() -> impl Strategy<Value = usize> {
+    0usize..8
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (create_size(), any::<bool>())
+            .prop_map(|(size, resizable)| Op::Create { size, resizable }),
+        2 => vmo_index().prop_map(|vmo| Op::Close { vmo }),
+        12 => (vmo_index(), offset(), len())
+            .prop_map(|(vmo, offset, len)| Op::Read { vmo, offset, len }),
+        14 => (vmo_index(), offset(), len(), fill())
+            .prop_map(|(vmo, offset, len, fill)| Op::Write { vmo, offset, len, fill }),
+        8 => (vmo_index(), offset(), len())
+            .prop_map(|(vmo, offset, len)| Op::Commit { vmo, offset, len }),
+        7 => (vmo_index(), offset(), len())
+            .prop_map(|(vmo, offset, len)| Op::Decommit { vmo, offset, len }),
+        7 => (vmo_index(), offset(), len())
+            .prop_map(|(vmo, offset, len)| Op::Zero { vmo, offset, len }),
+        8 => (vmo_index(), offset(), lookup_len(), prop_oneof![0usize..=4, select(vec![8, 17, 64])])
+            .prop_map(|(vmo, offset, len, buffer_len)| Op::Lookup {
+                vmo,
+                offset,
+                len,
+                buffer_len
+            }),
+        6 => (vmo_index(), new_size()).prop_map(|(vmo, size)| Op::SetSize { vmo, size }),
+        5 => frame_limit().prop_map(|limit| Op::SetFrameLimit { limit }),
+    ]
+}
+
+/// A case: one to three small VMOs to start with, then the random operations.
+fn scenario() -> impl Strategy<Value = Vec<Op>> {
+    let opening = (near_page_boundary(6), any::<bool>())
+        .prop_map(|(size, resizable)| Op::Create { size, resizable });
+    (vec(opening, 1..=3), vec(op(), MIN_OPS..=MAX_OPS)).prop_map(|(mut ops, rest)| {
+        ops.extend(rest);
+        ops
+    })
+}
+
+fn configured_cases() -> u32 {
+    match std::env::var("VM_PROPTEST_CASES") {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("VM_PROPTEST_CASES={value:?} is not a case count")),
+        Err(_) => DEFAULT_CASES,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests.
+
+#[test]
+fn model_constants_are_the_engines() {
+    assert_eq!(PAGE, vm_engine::PAGE_SIZE as u64);
+    assert_eq!(MAX_VMO_SIZE, vm_engine::MAX_VMO_SIZE);
+}
+
+#[test]
+fn engine_matches_model_on_random_operation_sequences() {
+    let cases = configured_cases();
+    let mut runner = TestRunner::new(Config {
+        cases,
+        // A failure prints its minimal case; a regression file would land in the source tree.
+        failure_persistence: None,
+        // Cases are cheap, and a sequence shrunk further is much quicker to read.
+        max_shrink_iters: 20_000,
+        ..Config::default()
+    });
+    let executed = AtomicUsize::new(0);
+    let started = Instant::now();
+    if let Err(failure) = runner.run(&scenario(), |ops| run_case(&ops, &executed)) {
+        panic!("{failure}");
+    }
+    let total = executed.load(Ordering::Relaxed);
+    println!(
+        "{total} operations in {cases} cases, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    if cases >= DEFAULT_CASES {
+        assert!(total >= DEFAULT_MIN_TOTAL, "only {total} operations ran");
+    }
+}
+
+/// Offsets that probe every edge of a VMO of `size` bytes and of the `u64` range.
+fn hostile_offsets(size: u64) -> Vec<u64> {
+    let mut offsets = vec![0, 1, PAGE - 1, PAGE, PAGE + 1];
+    offsets.extend([
+        size.wrapping_sub(PAGE),
+        size.wrapping_sub(1),
+        size,
+        size + 1,
+    ]);
+    offsets.extend(HOSTILE);
+    offsets
+}
+
+/// Lengths that probe every edge from `offset`: empty, a byte, pages, exactly to the end, one
+/// past it, ending exactly at 2^64 - 1, wrapping to exactly 2^64 and beyond.
+fn hostile_lens(size: u64, offset: u64) -> Vec<u64> {
+    let to_end = size.wrapping_sub(offset);
+    let mut lens = vec![0, 1, PAGE - 1, PAGE, PAGE + 1, 2 * PAGE];
+    lens.extend([to_end, to_end.wrapping_add(1), to_end.wrapping_sub(1)]);
+    lens.extend([u64::MAX - offset, (u64::MAX - offset).wrapping_add(1)]);
+    lens.extend([(u64::MAX - offset).wrapping_add(2)]);
+    lens.extend(HOSTILE);
+    lens
+}
+
+/// Every operation with every hostile offset and length, on a zero-sized, a small and a 2^48-byte
+/// VMO, with and without frames to spare: nothing may panic, and every answer and every byte must
+/// be the model's.
+#[test]
+fn hostile_arguments_get_the_models_answers() {
+    let mut world = World::new();
+    for size in HOSTILE.into_iter().chain([0, 1, PAGE - 1, PAGE + 1]) {
+        for resizable in [false, true] {
+            world
+                .apply(&Action::Create { size, resizable })
+                .unwrap_or_else(|e| panic!("create({size:#x}): {e}"));
+        }
+    }
+    world.finish().unwrap_or_else(|e| panic!("closing: {e}"));
+
+    let sizes = [
+        (0, true),
+        (0, false),
+        (3 * PAGE, true),
+        (MAX_VMO_SIZE, true),
+    ];
+    for (size, resizable) in sizes {
+        for exhausted in [false, true] {
+            let mut world = World::new();
+            let vmo = world.create(size, resizable);
+            let run = |world: &mut World, action: Action| {
+                world
+                    .apply(&action)
+                    .unwrap_or_else(|e| panic!("size {size:#x}, {action:?}: {e}"))
+            };
+            if size > 0 {
+                let fill = Fill::Seeded(size);
+                run(
+                    &mut world,
+                    Action::Write {
+                        vmo,
+                        offset: 0,
+                        len: 10,
+                        fill,
+                    },
+                );
+                let offset = size - 10;
+                run(
+                    &mut world,
+                    Action::Write {
+                        vmo,
+                        offset,
+                        len: 10,
+                        fill,
+                    },
+                );
+            }
+            if exhausted {
+                let limit = Some(world.model.frames_in_use());
+                run(&mut world, Action::SetFrameLimit { limit });
+            }
+            for offset in hostile_offsets(size) {
+                for len in hostile_lens(size, offset) {
+                    let mut actions = vec![
+                        Action::Decommit { vmo, offset, len },
+                        Action::Lookup {
+                            vmo,
+                            offset,
+                            len,
+                            buffer_len: 0,
+                        },
+                        Action::Lookup {
+                            vmo,
+                            offset,
+                            len,
+                            buffer_len: 3,
+                        },
+                    ];
+                    // Valid huge commits and zeros are left out for the reasons given at
+                    // MAX_COMMIT_PAGES and MAX_ZERO_PAGES.
+                    if cap_range(offset, len, size, MAX_COMMIT_PAGES) == len {
+                        actions.push(Action::Commit { vmo, offset, len });
+                    }
+                    if cap_range(offset, len, size, MAX_ZERO_PAGES) == len {
+                        actions.push(Action::Zero { vmo, offset, len });
+                    }
+                    if len <= MAX_BUFFER {
+                        let len = len as usize;
+                        actions.push(Action::Read { vmo, offset, len });
+                        let fill = Fill::Seeded(offset ^ len as u64);
+                        actions.push(Action::Write {
+                            vmo,
+                            offset,
+                            len,
+                            fill,
+                        });
+                    }
+                    for action in actions {
+                        run(&mut world, action);
+                    }
+                }
+            }
+            let mut new_sizes = vec![0, 1, PAGE, size, size.wrapping_add(1)];
+            new_sizes.extend(HOSTILE);
+            for new_size in new_sizes {
+                run(
+                    &mut world,
+                    Action::SetSize {
+                        vmo,
+                        size: new_size,
+                    },
+                );
+                run(&mut world, Action::SetSize { vmo, size });
+            }
+            world
+                .finish()
+                .unwrap_or_else(|e| panic!("size {size:#x}: {e}"));
+        }
+    }
+}
+
+/// Everything a caller can observe of one VMO: every byte, the accounting, the frames in use and
+/// the address of every committed page.
+#[derive(Debug, PartialEq, Eq)]
+struct Observed {
+    bytes: Vec<u8>,
+    committed_bytes: u64,
+    populated_bytes: u64,
+    frames_in_use: usize,
+    addresses: Vec<Option<u64>>,
+}
+
+impl Observed {
+    fn of(vmo: &TestVmo, frames: &InMemoryFrames) -> Self {
+        let size = vmo.size();
+        let mut bytes = vec![0; size as usize];
+        vmo.read(0, &mut bytes).expect("read of the whole VMO");
+        let addresses = (0..size / PAGE)
+            .map(|page| {
+                let mut address = [0];
+                vmo.lookup(page * PAGE, PAGE, &mut address)
+                    .ok()
+                    .map(|_| address[0])
+            })
+            .collect();
+        let info = vmo.info();
+        Observed {
+            bytes,
+            committed_bytes: info.committed_bytes,
+            populated_bytes: info.populated_bytes,
+            frames_in_use: frames.frames_in_use(),
+            addresses,
+        }
+    }
+}
+
+/// With the frame limit reached, writes and commits that need frames fail with `NoMemory` and
+/// leave the VMO byte for byte and count for count as it was, including a write over pages of
+/// which some are committed and some are not; operations that need no new frame still work, and
+/// one that needs exactly the frames left succeeds.
+#[test]
+fn exhaustion_refuses_and_changes_nothing() {
+    let frames = Arc::new(InMemoryFrames::new());
+    let vmo = TestVmo::create(frames.clone(), 6 * PAGE, VmoOptions::default()).unwrap();
+    let neighbour = TestVmo::create(frames.clone(), 2 * PAGE, VmoOptions::default()).unwrap();
+    vmo.write(PAGE + 100, &Fill::Seeded(1).bytes(200)).unwrap();
+    vmo.write(3 * PAGE, &Fill::Seeded(3).bytes(PAGE as usize))
+        .unwrap();
+    neighbour.write(5, &Fill::Seeded(9).bytes(10)).unwrap();
+    let before = Observed::of(&vmo, &frames);
+    let neighbour_before = Observed::of(&neighbour, &frames);
+    assert_eq!(before.frames_in_use, 3);
+    assert_eq!(before.committed_bytes, 2 * PAGE);
+
+    frames.set_limit(3);
+    // Pages 0 to 4: 1 and 3 are committed, 0, 2 and 4 are not.
+    let spanning = Fill::Seeded(7).bytes(4 * PAGE as usize + 20);
+    let refused_and_unchanged = |what: &str, result: Result<(), VmError>| {
+        assert_eq!(result, Err(VmError::NoMemory), "{what}");
+        assert_eq!(
+            Observed::of(&vmo, &frames),
+            before,
+            "{what} changed the VMO"
+        );
+        assert_eq!(
+            Observed::of(&neighbour, &frames),
+            neighbour_before,
+            "{what}"
+        );
+    };
+    refused_and_unchanged(
+        "write over committed and uncommitted pages",
+        vmo.write(PAGE - 10, &spanning),
+    );
+    refused_and_unchanged(
+        "write of a zero byte to an uncommitted page",
+        vmo.write(0, &[0]),
+    );
+    refused_and_unchanged(
+        "write ending in an uncommitted page",
+        vmo.write(2 * PAGE - 1, &[1, 2]),
+    );
+    refused_and_unchanged("commit of the whole VMO", vmo.commit(0, 6 * PAGE));
+    refused_and_unchanged(
+        "commit of a byte of an uncommitted page",
+        vmo.commit(2 * PAGE + 5, 1),
+    );
+    refused_and_unchanged(
+        "commit of a committed and an uncommitted page",
+        vmo.commit(3 * PAGE, PAGE + 1),
+    );
+
+    // Two frames to spare, three needed: still all or nothing.
+    frames.set_limit(5);
+    refused_and_unchanged(
+        "write needing three frames",
+        vmo.write(PAGE - 10, &spanning),
+    );
+    refused_and_unchanged("commit needing three frames", vmo.commit(0, 5 * PAGE));
+
+    // Needing no new frame works at the limit, and even below it.
+    frames.set_limit(0);
+    let inside = Fill::Seeded(11).bytes(PAGE as usize);
+    vmo.write(3 * PAGE, &inside).unwrap();
+    vmo.commit(PAGE, 1).unwrap();
+    let mut back = vec![0; PAGE as usize];
+    vmo.read(3 * PAGE, &mut back).unwrap();
+    assert_eq!(back, inside);
+    assert_eq!(frames.frames_in_use(), 3);
+
+    // Exactly the frames left: pages 0 and 2 are missing from [0, 3 pages).
+    frames.set_limit(5);
+    vmo.commit(0, 3 * PAGE).unwrap();
+    assert_eq!(frames.frames_in_use(), 5);
+    assert_eq!(vmo.info().committed_bytes, 4 * PAGE);
+    let after = Observed::of(&vmo, &frames);
+    assert_eq!(
+        after.addresses[1], before.addresses[1],
+        "page 1 kept its frame"
+    );
+    assert_eq!(
+        after.addresses[3], before.addresses[3],
+        "page 3 kept its frame"
+    );
+    assert_eq!(&after.bytes[..PAGE as usize], &[0; PAGE as usize][..]);
+    assert_eq!(
+        after.bytes[PAGE as usize..2 * PAGE as usize],
+        before.bytes[PAGE as usize..2 * PAGE as usize]
+    );
+
+    drop(vmo);
+    drop(neighbour);
+    assert_eq!(frames.frames_in_use(), 0);
+}
+
+/// A commit that cannot get a single frame fails without visiting every page of its range (the
+/// engine counts missing pages through the page list's chunks and checks the frames available
+/// first). One page is committed first so that the page list is not empty.
+#[test]
+fn a_huge_commit_under_a_frame_limit_fails_quickly() {
+    let frames = Arc::new(InMemoryFrames::new());
+    let vmo = TestVmo::create(frames.clone(), MAX_VMO_SIZE, VmoOptions::default()).unwrap();
+    vmo.write(0, &[1]).unwrap();
+    frames.set_limit(frames.frames_in_use());
+    let (done, result) = mpsc::channel();
+    // On a timeout the thread is left spinning; the test process ends with the harness.
+    std::thread::spawn(move || done.send(vmo.commit(0, MAX_VMO_SIZE)));
+    match result.recv_timeout(Duration::from_secs(5)) {
+        Ok(outcome) => assert_eq!(outcome, Err(VmError::NoMemory)),
+        Err(_) => panic!("commit(0, 2^48) with no frame available still running after 5 s"),
+    }
+}
+
+/// Zeroing a whole 2^48-byte VMO visits its few committed pages and at most two partial ones,
+/// not 2^36 pages.
+#[test]
+fn a_huge_zero_finishes_quickly_and_frees_what_it_covers() {
+    let frames = Arc::new(InMemoryFrames::new());
+    let vmo = TestVmo::create(frames.clone(), MAX_VMO_SIZE, VmoOptions::default()).unwrap();
+    for page in [0, 1 << 20, (MAX_VMO_SIZE / PAGE) - 1] {
+        vmo.write(page * PAGE + 7, &[9]).unwrap();
+    }
+    let (done, result) = mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = vmo.zero(1, MAX_VMO_SIZE - 2);
+        done.send((outcome, vmo)).unwrap();
+    });
+    match result.recv_timeout(Duration::from_secs(5)) {
+        Ok((outcome, vmo)) => {
+            assert_eq!(outcome, Ok(()));
+            // The first and last pages are only partly covered, so they keep their frames.
+            assert_eq!(vmo.info().committed_bytes, 2 * PAGE);
+            let mut byte = [1u8];
+            vmo.read(7, &mut byte).unwrap();
+            assert_eq!(byte, [0]);
+            assert_eq!(frames.frames_in_use(), 2);
+        }
+        Err(_) => panic!("zero(1, 2^48 - 2) still running after 5 s"),
+    }
+}
