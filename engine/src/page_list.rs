@@ -160,6 +160,9 @@ fn split(page: u64) -> (u64, usize) {
 pub struct PageList<F> {
     chunks: HashMap<u64, ChunkBox<F>>,
     frames: u64,
+    /// Above every page whose slot was ever filled since the list was last emptied: an upper
+    /// bound that lets range operations past the last page cost nothing.
+    end_bound: u64,
 }
 
 impl<F> Default for PageList<F> {
@@ -174,6 +177,7 @@ impl<F> PageList<F> {
         PageList {
             chunks: HashMap::new(),
             frames: 0,
+            end_bound: 0,
         }
     }
 
@@ -266,6 +270,7 @@ impl<F> PageList<F> {
             .chunks
             .entry(chunk)
             .or_insert_with(|| Box::new([Chunk::empty()]))[0];
+        self.end_bound = self.end_bound.max(page + 1);
         // A frame replaces a zero marker; split bits stay (a frame moved into a mark keeps them).
         chunk.zero &= !(1 << slot);
         let previous = chunk.slots[slot].replace(frame);
@@ -279,6 +284,7 @@ impl<F> PageList<F> {
     /// Makes `page` a zero marker and returns the frame it held. The page must have been
     /// reserved (or hold something already).
     pub fn set_zero_reserved(&mut self, page: u64) -> Option<F> {
+        self.end_bound = self.end_bound.max(page + 1);
         let (index, slot) = split(page);
         debug_assert!(
             self.chunks.contains_key(&index),
@@ -299,6 +305,7 @@ impl<F> PageList<F> {
     /// Sets `side`'s split bit at `page` and returns the slot's split bits afterwards. The page
     /// must have been reserved (or hold something already).
     pub fn set_split_reserved(&mut self, page: u64, side: Side) -> Splits {
+        self.end_bound = self.end_bound.max(page + 1);
         let (index, slot) = split(page);
         debug_assert!(
             self.chunks.contains_key(&index),
@@ -353,7 +360,8 @@ impl<F> PageList<F> {
     /// Empties every slot whose page lies in `pages`, markers included, handing each frame to
     /// `release`. Costs the smaller of the chunks the range spans and the chunks the list holds.
     pub fn remove_range(&mut self, pages: Range<u64>, mut release: impl FnMut(u64, F)) {
-        if pages.is_empty() || self.frames == 0 {
+        let pages = pages.start..pages.end.min(self.end_bound);
+        if pages.is_empty() || self.chunks.is_empty() {
             return;
         }
         let first_chunk = pages.start / CHUNK_PAGES;
@@ -393,11 +401,12 @@ impl<F> PageList<F> {
     /// Calls `visit` with every chunk that may hold pages of `pages`, costing the smaller of the
     /// chunks the range spans and the chunks the list holds.
     fn visit_chunks_in(&self, pages: &Range<u64>, mut visit: impl FnMut(u64, &Chunk<F>)) {
-        if pages.is_empty() || self.chunks.is_empty() {
+        let end = pages.end.min(self.end_bound);
+        if pages.start >= end || self.chunks.is_empty() {
             return;
         }
         let first_chunk = pages.start / CHUNK_PAGES;
-        let last_chunk = (pages.end - 1) / CHUNK_PAGES;
+        let last_chunk = (end - 1) / CHUNK_PAGES;
         if last_chunk - first_chunk < self.chunks.len() as u64 {
             for index in first_chunk..=last_chunk {
                 if let Some(chunk) = self.chunks.get(&index) {
@@ -452,6 +461,28 @@ impl<F> PageList<F> {
             }
         }
         self.frames = 0;
+        self.end_bound = 0;
+    }
+
+    /// Slots in use (frames and markers): what moving this list's entries elsewhere costs.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Empties the list, handing every frame and every zero marker to `take` (a zero marker as
+    /// `None`); split bits are dropped.
+    pub fn drain_entries(&mut self, mut take: impl FnMut(u64, Option<F>)) {
+        for (index, mut chunk) in self.chunks.drain() {
+            let chunk = &mut chunk[0];
+            let mut bits = chunk.occupied | chunk.zero;
+            while bits != 0 {
+                let slot = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                take(index * CHUNK_PAGES + slot as u64, chunk.slots[slot].take());
+            }
+        }
+        self.frames = 0;
+        self.end_bound = 0;
     }
 
     /// Every page that holds a frame, in no particular order.
