@@ -18,7 +18,7 @@ pub(crate) struct PageCounts {
 }
 
 /// The oldest observing reader of slot `page` of `node`.
-fn attributee<F>(state: &FamilyState<F>, node: NodeId, page: u64) -> Option<NodeId> {
+pub(crate) fn attributee<F>(state: &FamilyState<F>, node: NodeId, page: u64) -> Option<NodeId> {
     let mut oldest: Option<(u64, NodeId)> = None;
     for_each_reader(state, node, page, None, |reader| {
         let created = state.node(reader).created().unwrap_or(u64::MAX);

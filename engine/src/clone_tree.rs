@@ -5,11 +5,14 @@
 
 use alloc::vec::Vec;
 
+use crate::attribution::{
+    free_entries, note_insert, note_remove, set_holder, settle, stop_observing,
+};
 use crate::content_tree::{has_visible_ancestor, observes, release_unread};
 use crate::error::{VmError, VmResult};
 use crate::family::{ChildKind, FamilyState, Link, Node, NodeId, Role};
 use crate::frame_source::FrameSource;
-use crate::page_list::{Entry, PageList, Side};
+use crate::page_list::{Entry, Side};
 
 /// A VMO's pages as seen by its users: the node that holds them and where its window starts.
 pub(crate) fn content_target<F>(state: &FamilyState<F>, id: NodeId) -> (NodeId, u64) {
@@ -90,6 +93,7 @@ pub(crate) fn create_child<F>(
     let mut node = Node::new(role, child.pages_len);
     node.user_parent = Some(parent);
     let id = state.add(node);
+    state.node_mut(id).holder = Some(id);
     state.node_mut(parent).user_children += 1;
     let link = Link {
         parent: target,
@@ -119,6 +123,9 @@ fn insert_hidden_parent<F>(
 ) {
     let node = state.node_mut(original);
     let pages = core::mem::take(&mut node.pages);
+    // The frames keep their payer: the hidden node takes over the attribution with the list.
+    let holder = node.holder.replace(original);
+    let exceptions = core::mem::take(&mut node.exceptions);
     let old_link = node.link;
     let original_len = node.pages_len;
     let mut hidden = Node::new(
@@ -128,6 +135,8 @@ fn insert_hidden_parent<F>(
         original_len,
     );
     hidden.pages = pages;
+    hidden.holder = holder;
+    hidden.exceptions = exceptions;
     hidden.link = old_link;
     let hidden = state.add(hidden);
     if let Some(old) = old_link {
@@ -165,6 +174,9 @@ pub(crate) fn close<S: FrameSource>(state: &mut FamilyState<S::Frame>, frames: &
         Role::Visible { alive, .. } | Role::Slice { alive, .. } => *alive = false,
         Role::Hidden { .. } | Role::Zombie => unreachable!("closing a node without a handle"),
     }
+    if state.node(id).is_visible() && !observes(state, id) {
+        stop_observing(state, id);
+    }
     let mut pending: Vec<NodeId> = Vec::new();
     pending.push(id);
     while let Some(id) = pending.pop() {
@@ -184,6 +196,9 @@ pub(crate) fn close<S: FrameSource>(state: &mut FamilyState<S::Frame>, frames: &
             }
             Role::Slice { target, .. } => {
                 state.node_mut(target).slices -= 1;
+                if state.node(target).is_visible() && !observes(state, target) {
+                    stop_observing(state, target);
+                }
                 pending.push(target);
                 state.node_mut(id).role = Role::Zombie;
             }
@@ -209,9 +224,8 @@ fn remove_content<S: FrameSource>(
     frames: &S,
     id: NodeId,
 ) -> Option<NodeId> {
-    let node = state.node_mut(id);
-    node.pages.remove_all(|_, frame| frames.release(frame));
-    let link = node.link.take()?;
+    free_entries(state, frames, id, 0..u64::MAX);
+    let link = state.node_mut(id).link.take()?;
     let parent = state.node(link.parent);
     match parent.children() {
         Some(children) => {
@@ -253,7 +267,6 @@ fn merge_into_child<S: FrameSource>(
     child: NodeId,
     gone_window: core::ops::Range<u64>,
 ) {
-    let mut hidden_node = state.remove(hidden);
     let Some(window) = state.node(child).link else {
         unreachable!("a hidden node's child links to it")
     };
@@ -273,53 +286,75 @@ fn merge_into_child<S: FrameSource>(
         recheck_ranges.extend([before, after].into_iter().filter(|r| !r.is_empty()));
     }
 
-    let child_pages = &mut state.node_mut(child).pages;
-    let shadowed = |list: &PageList<S::Frame>, at: u64| {
-        matches!(list.entry(at), Entry::Page(..) | Entry::Zero)
-    };
-    if offset == 0 && child_pages.chunk_count() < hidden_node.pages.chunk_count() {
-        // Move the child's few entries into the parent's list and give the child that list.
-        let mut own = core::mem::take(child_pages);
-        let big = &mut hidden_node.pages;
-        own.drain_entries(|at, frame| {
-            if let Some(freed) = big.remove(at) {
-                frames.release(freed);
-            }
-            let _ = big.reserve(core::iter::once(at));
-            match frame {
-                Some(frame) => {
-                    big.insert_reserved(at, frame);
-                }
-                None => {
-                    big.set_zero_reserved(at);
-                }
-            }
-        });
-        big.remove_range(limit..u64::MAX, |_, frame| frames.release(frame));
-        core::mem::swap(child_pages, big);
+    // Move the entries of the smaller list into the larger one (when their coordinates agree),
+    // keeping each frame's payer; where both hold an entry, the child's wins.
+    let small_into_large = offset == 0
+        && state.node(child).pages.chunk_count() < state.node(hidden).pages.chunk_count();
+    let (from, to) = if small_into_large {
+        (child, hidden)
     } else {
-        let mut positions = Vec::new();
-        hidden_node
-            .pages
-            .for_each_in(0..u64::MAX, |page| positions.push(page));
-        for page in positions {
-            let was_zero = matches!(hidden_node.pages.entry(page), Entry::Zero);
-            let frame = hidden_node.pages.remove(page);
-            let slot = page.checked_sub(offset).filter(|&at| at < limit);
-            match (slot.filter(|&at| !shadowed(child_pages, at)), frame) {
-                (Some(at), Some(frame)) => {
-                    let _ = child_pages.reserve(core::iter::once(at));
-                    child_pages.insert_reserved(at, frame);
-                }
-                (Some(at), None) if was_zero => {
-                    let _ = child_pages.reserve(core::iter::once(at));
-                    child_pages.set_zero_reserved(at);
-                }
-                (_, Some(frame)) => frames.release(frame),
-                (_, None) => {}
+        (hidden, child)
+    };
+    let mut positions = Vec::new();
+    state
+        .node(from)
+        .pages
+        .for_each_in(0..u64::MAX, |page| positions.push(page));
+    for page in positions {
+        let was_zero = matches!(state.node(from).pages.entry(page), Entry::Zero);
+        let payer = if state.node(from).pages.get(page).is_some() {
+            note_remove(state, from, page)
+        } else {
+            None
+        };
+        let frame = state.node_mut(from).pages.remove(page);
+        let slot = if small_into_large {
+            free_entries(state, frames, to, page..page + 1);
+            Some(page)
+        } else {
+            page.checked_sub(offset)
+                .filter(|&at| at < limit)
+                .filter(|&at| {
+                    !matches!(
+                        state.node(to).pages.entry(at),
+                        Entry::Page(..) | Entry::Zero
+                    )
+                })
+        };
+        match (slot, frame) {
+            (Some(at), Some(frame)) => {
+                let pages = &mut state.node_mut(to).pages;
+                let _ = pages.reserve(core::iter::once(at));
+                pages.insert_reserved(at, frame);
+                note_insert(state, to, at, payer);
             }
+            (Some(at), None) if was_zero => {
+                let pages = &mut state.node_mut(to).pages;
+                let _ = pages.reserve(core::iter::once(at));
+                pages.set_zero_reserved(at);
+            }
+            (_, Some(frame)) => frames.release(frame),
+            (_, None) => {}
         }
     }
+    if small_into_large {
+        // The parent's list, now holding the child's entries, becomes the child's.
+        free_entries(state, frames, hidden, limit..u64::MAX);
+        let [h, c] = state.two_nodes_mut(hidden, child);
+        core::mem::swap(&mut h.pages, &mut c.pages);
+        core::mem::swap(&mut h.holder, &mut c.holder);
+        core::mem::swap(&mut h.exceptions, &mut c.exceptions);
+    }
+    if survivor_observes {
+        // A live VMO pays for every frame of its own list.
+        set_holder(state, child, Some(child));
+        let strays: Vec<u64> = state.node(child).exceptions.keys().copied().collect();
+        for page in strays {
+            settle(state, child, page);
+        }
+    }
+    let hidden_node = state.remove(hidden);
+    debug_assert!(hidden_node.pages.is_empty());
     let above = hidden_node.link;
     let composed = above.map(|above| Link {
         parent: above.parent,

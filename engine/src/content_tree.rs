@@ -9,6 +9,7 @@
 
 use alloc::vec::Vec;
 
+use crate::attribution::note_remove;
 use crate::family::{FamilyState, NodeId, Role};
 use crate::frame_source::FrameSource;
 use crate::page_list::Entry;
@@ -156,9 +157,11 @@ pub(crate) fn release_unread<S: FrameSource>(
             unread.push(page);
         });
         unread.retain(|&page| !is_read(state, id, page, None));
-        let list = &mut state.node_mut(id).pages;
         for page in unread {
-            if let Some(frame) = list.remove(page) {
+            if state.node(id).pages.get(page).is_some() {
+                note_remove(state, id, page);
+            }
+            if let Some(frame) = state.node_mut(id).pages.remove(page) {
                 frames.release(frame);
             }
         }

@@ -16,6 +16,8 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use hashbrown::HashMap;
+
 use crate::error::{VmError, VmResult};
 use crate::page_list::PageList;
 use crate::platform::{FrameOf, Platform};
@@ -86,6 +88,13 @@ pub(crate) struct Node<F> {
     pub user_parent: Option<NodeId>,
     /// User-visible children that still exist (alive, retained or zombie).
     pub user_children: u32,
+    /// Who pays for this node's frames by default (see `attribution`).
+    pub holder: Option<NodeId>,
+    /// Frames of this node paid for by someone other than `holder` (`None`: read by nobody
+    /// who could pay, about to be freed).
+    pub exceptions: HashMap<u64, Option<NodeId>>,
+    /// Visible nodes: how many frames, anywhere in the family, this VMO pays for.
+    pub charged: u64,
 }
 
 impl<F> Node<F> {
@@ -99,6 +108,9 @@ impl<F> Node<F> {
             slices: 0,
             user_parent: None,
             user_children: 0,
+            holder: None,
+            exceptions: HashMap::new(),
+            charged: 0,
         }
     }
 
@@ -204,6 +216,14 @@ impl<F> FamilyState<F> {
         match self.nodes.get_mut(id) {
             Some(Some(node)) => node,
             _ => unreachable!("node {id} does not exist"),
+        }
+    }
+
+    /// Two different nodes, both for changing.
+    pub fn two_nodes_mut(&mut self, a: NodeId, b: NodeId) -> [&mut Node<F>; 2] {
+        match self.nodes.get_disjoint_mut([a, b]) {
+            Ok([Some(a), Some(b)]) => [a, b],
+            _ => unreachable!("nodes {a} and {b} are distinct and exist"),
         }
     }
 

@@ -4,7 +4,8 @@
 use alloc::format;
 use alloc::string::String;
 
-use crate::accounting::page_counts;
+use crate::accounting::{attributee, page_counts};
+use crate::attribution::stored;
 use crate::content_tree::{is_read, observes};
 use crate::family::{FamilyState, Role};
 use crate::page_list::Side;
@@ -78,8 +79,35 @@ pub(crate) fn check<F>(state: &FamilyState<F>) -> Result<(), String> {
                 node.user_children
             ));
         }
+        // Every frame's stored payer is the true one.
+        let mut wrong = None;
+        node.pages.for_each_in(0..u64::MAX, |page| {
+            if wrong.is_none() && node.pages.get(page).is_some() {
+                let (truth, kept) = (attributee(state, id, page), stored(state, id, page));
+                if truth != kept {
+                    wrong = Some((page, truth, kept));
+                }
+            }
+        });
+        if let Some((page, truth, kept)) = wrong {
+            return Err(format!(
+                "node {id} slot {page} is paid by {kept:?}, should be {truth:?}"
+            ));
+        }
         if observes(state, id) {
-            attributed += page_counts(state, id).committed;
+            let exact = page_counts(state, id).committed;
+            if node.charged != exact {
+                return Err(format!(
+                    "node {id} is charged {} frames, pays for {exact}",
+                    node.charged
+                ));
+            }
+            attributed += exact;
+        } else if node.charged != 0 {
+            return Err(format!(
+                "node {id} observes nothing but is charged {}",
+                node.charged
+            ));
         }
     }
     if attributed != frames {

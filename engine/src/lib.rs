@@ -28,6 +28,7 @@
 extern crate alloc;
 
 mod accounting;
+mod attribution;
 mod clone_tree;
 mod content_tree;
 mod error;

@@ -26,6 +26,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::accounting::page_counts;
+use crate::attribution::{
+    free_entries, note_insert, note_remove, settle, settle_above, settle_from,
+};
 use crate::clone_tree::{self, content_target, NewChild};
 use crate::content_tree::{has_visible_ancestor, is_read, release_unread, resolve, Source};
 use crate::error::{VmError, VmResult};
@@ -87,13 +90,18 @@ enum Plan<F> {
     Own,
     /// The VMO is the last reader of the frame in `node`'s slot `slot`: take it.
     Take { node: NodeId, slot: u64 },
-    /// A new frame (a copy of shared content, or zero-filled), allocated in advance.
-    Fresh(F),
+    /// A new frame (a copy of shared content, or zero-filled), allocated in advance. `left` is
+    /// the shared frame the VMO stops reading, whose payer may change.
+    Fresh {
+        frame: F,
+        left: Option<(NodeId, u64)>,
+    },
     /// Zero a whole page: drop the VMO's own frame, free a frame only it read, and leave a zero
-    /// marker where content above could otherwise show through.
+    /// marker where content above could otherwise show through. `left` as for `Fresh`.
     Zero {
         free_above: Option<(NodeId, u64)>,
         marker: bool,
+        left: Option<(NodeId, u64)>,
     },
 }
 
@@ -128,7 +136,9 @@ impl<P: Platform> Vmo<P> {
                 kind: None,
                 created,
             };
-            state.add(Node::new(role, size / PAGE))
+            let id = state.add(Node::new(role, size / PAGE));
+            state.node_mut(id).holder = Some(id);
+            id
         };
         Ok(Vmo { family, node })
     }
@@ -183,6 +193,7 @@ impl<P: Platform> Vmo<P> {
         let state = self.family.state.lock();
         let node = state.node(self.node);
         let counts = page_counts(&state, self.node);
+        let charged = if node.is_visible() { node.charged } else { 0 };
         let (resizable, kind) = match node.role {
             Role::Visible {
                 resizable, kind, ..
@@ -191,11 +202,22 @@ impl<P: Platform> Vmo<P> {
         };
         VmoInfo {
             size: node.pages_len * PAGE,
-            committed_bytes: counts.committed * PAGE,
+            committed_bytes: charged * PAGE,
             populated_bytes: counts.populated * PAGE,
             resizable,
             kind,
             num_children: u64::from(node.user_children),
+        }
+    }
+
+    /// Bytes of frames attributed to this VMO: a counter read, independent of the family's size.
+    pub fn committed_bytes(&self) -> u64 {
+        let state = self.family.state.lock();
+        let node = state.node(self.node);
+        if node.is_visible() {
+            node.charged * PAGE
+        } else {
+            0
         }
     }
 
@@ -275,6 +297,7 @@ impl<P: Platform> Vmo<P> {
                     return Err(error);
                 }
                 node.pages.insert_reserved(span.page, frame);
+                note_insert(&mut state, target, span.page, Some(target));
                 return Ok(());
             }
         }
@@ -339,10 +362,9 @@ impl<P: Platform> Vmo<P> {
             return Err(VmError::InvalidArgs);
         }
         let frames = &*self.family.frames;
-        state
-            .node_mut(target)
-            .pages
-            .remove_range(range.pages(), |_, frame| frames.release(frame));
+        free_entries(&mut state, frames, target, range.pages());
+        // A one-way clone reads its parent again there, and may now be the oldest reader.
+        settle_above(&mut state, target, range.pages());
         Ok(())
     }
 
@@ -358,10 +380,7 @@ impl<P: Platform> Vmo<P> {
         let mut pages: Vec<u64> = Vec::new();
         if state.node(target).link.is_none() {
             // Nothing above: whole pages simply lose their frames.
-            state
-                .node_mut(target)
-                .pages
-                .remove_range(whole.clone(), |_, frame| frames.release(frame));
+            free_entries(&mut state, frames, target, whole.clone());
         } else if has_visible_ancestor(&state, target) {
             pages.extend(whole.clone());
         } else {
@@ -434,9 +453,8 @@ impl<P: Platform> Vmo<P> {
         if new_len >= old_len {
             return Ok(());
         }
-        node.pages
-            .remove_range(new_len..old_len, |_, frame| frames.release(frame));
-        let children = node.content_children.clone();
+        free_entries(&mut state, frames, id, new_len..old_len);
+        let children = state.node(id).content_children.clone();
         for child in children {
             if let Some(link) = &mut state.node_mut(child).link {
                 link.limit = link.limit.min(new_len.saturating_sub(link.offset));
@@ -449,6 +467,9 @@ impl<P: Platform> Vmo<P> {
                 link.parent,
                 link.offset + link.limit..link.offset + old_limit,
             );
+            // It no longer reads the dropped part above it: settle who pays, then free what
+            // nobody reads.
+            settle_from(&mut state, parent, dropped.clone());
             release_unread(&mut state, frames, parent, dropped);
         }
         Ok(())
@@ -527,16 +548,24 @@ fn plan<S: FrameSource>(
             (Entry::Page(..), _) => Plan::Zero {
                 free_above: None,
                 marker,
+                left: None,
             },
             (_, Source::Frame { node, page: slot }) if !is_read(state, node, slot, Some(id)) => {
                 Plan::Zero {
                     free_above: Some((node, slot)),
                     marker,
+                    left: None,
                 }
             }
+            (_, Source::Frame { node, page: slot }) => Plan::Zero {
+                free_above: None,
+                marker,
+                left: Some((node, slot)),
+            },
             _ if marker => Plan::Zero {
                 free_above: None,
                 marker,
+                left: None,
             },
             _ => Plan::Own,
         });
@@ -561,12 +590,18 @@ fn plan<S: FrameSource>(
                     None => unreachable!("resolve points at a frame"),
                 },
             };
-            Ok(Plan::Fresh(frame))
+            Ok(Plan::Fresh {
+                frame,
+                left: Some((node, slot)),
+            })
         }
-        _ => Ok(Plan::Fresh(match whole_write {
-            Some(bytes) => frames.allocate_filled(bytes)?,
-            None => frames.allocate_zeroed()?,
-        })),
+        _ => Ok(Plan::Fresh {
+            frame: match whole_write {
+                Some(bytes) => frames.allocate_filled(bytes)?,
+                None => frames.allocate_zeroed()?,
+            },
+            left: None,
+        }),
     }
 }
 
@@ -581,7 +616,7 @@ fn apply<'a, S: FrameSource>(
     let mut plans: Vec<(PageSpan, Want<'a>, Plan<S::Frame>)> = Vec::new();
     let release_all = |plans: Vec<(PageSpan, Want<'a>, Plan<S::Frame>)>| {
         for (_, _, plan) in plans {
-            if let Plan::Fresh(frame) = plan {
+            if let Plan::Fresh { frame, .. } = plan {
                 frames.release(frame);
             }
         }
@@ -602,7 +637,7 @@ fn apply<'a, S: FrameSource>(
     let needs_slot = |plan: &Plan<S::Frame>| match plan {
         Plan::Own => false,
         Plan::Zero { marker, .. } => *marker,
-        Plan::Take { .. } | Plan::Fresh(_) => true,
+        Plan::Take { .. } | Plan::Fresh { .. } => true,
     };
     let slots = plans
         .iter()
@@ -614,19 +649,32 @@ fn apply<'a, S: FrameSource>(
         release_all(plans);
         return Err(error);
     }
+    // Frames this operation stopped some VMO from reading: their payer is settled at the end.
+    let mut left_behind: Vec<(NodeId, u64)> = Vec::new();
     for (span, want, plan) in plans {
         match plan {
             Plan::Own => {}
             Plan::Take { node, slot } => {
+                note_remove(state, node, slot);
                 let Some(frame) = state.node_mut(node).pages.remove(slot) else {
                     unreachable!("planned frame is there")
                 };
                 state.node_mut(id).pages.insert_reserved(span.page, frame);
+                note_insert(state, id, span.page, Some(id));
             }
-            Plan::Fresh(frame) => {
+            Plan::Fresh { frame, left } => {
                 state.node_mut(id).pages.insert_reserved(span.page, frame);
+                note_insert(state, id, span.page, Some(id));
+                left_behind.extend(left);
             }
-            Plan::Zero { free_above, marker } => {
+            Plan::Zero {
+                free_above,
+                marker,
+                left,
+            } => {
+                if state.node(id).pages.get(span.page).is_some() {
+                    note_remove(state, id, span.page);
+                }
                 let pages = &mut state.node_mut(id).pages;
                 let own = if marker {
                     pages.set_zero_reserved(span.page)
@@ -637,10 +685,12 @@ fn apply<'a, S: FrameSource>(
                     frames.release(frame);
                 }
                 if let Some((node, slot)) = free_above {
+                    note_remove(state, node, slot);
                     if let Some(frame) = state.node_mut(node).pages.remove(slot) {
                         frames.release(frame);
                     }
                 }
+                left_behind.extend(left);
                 continue;
             }
         }
@@ -649,6 +699,9 @@ fn apply<'a, S: FrameSource>(
                 frames.write(frame, span.in_page, bytes);
             }
         }
+    }
+    for (node, slot) in left_behind {
+        settle(state, node, slot);
     }
     Ok(())
 }
