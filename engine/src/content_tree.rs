@@ -9,6 +9,8 @@
 
 use alloc::vec::Vec;
 
+use smallvec::SmallVec;
+
 use crate::attribution::note_remove;
 use crate::family::{FamilyState, NodeId, Role};
 use crate::frame_source::FrameSource;
@@ -104,7 +106,8 @@ pub(crate) fn for_each_reader<F>(
     exclude: Option<NodeId>,
     mut reader: impl FnMut(NodeId) -> bool,
 ) {
-    let mut stack: Vec<(NodeId, u64)> = Vec::new();
+    // Most walks visit a handful of nodes: keep the stack inline.
+    let mut stack: SmallVec<[(NodeId, u64); 8]> = SmallVec::new();
     stack.push((id, page));
     while let Some((node, at)) = stack.pop() {
         if Some(node) == exclude {

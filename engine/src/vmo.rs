@@ -25,9 +25,11 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
+use smallvec::SmallVec;
+
 use crate::accounting::page_counts;
 use crate::attribution::{
-    free_entries, note_insert, note_remove, settle, settle_above, settle_from,
+    free_entries, note_insert, note_remove, settle, settle_above, settle_from, stored,
 };
 use crate::clone_tree::{self, content_target, NewChild};
 use crate::content_tree::{has_visible_ancestor, is_read, release_unread, resolve, Source};
@@ -605,6 +607,9 @@ fn plan<S: FrameSource>(
     }
 }
 
+/// Each page of an operation with what it wants and what it needs.
+type Plans<'a, F> = SmallVec<[(PageSpan, Want<'a>, Plan<F>); 2]>;
+
 /// Plans every page, obtains every frame and page-list slot, then changes the pages. All or
 /// nothing: on `NoMemory` the family is as it was.
 fn apply<'a, S: FrameSource>(
@@ -613,8 +618,9 @@ fn apply<'a, S: FrameSource>(
     id: NodeId,
     spans: impl Iterator<Item = (PageSpan, Want<'a>)>,
 ) -> VmResult<()> {
-    let mut plans: Vec<(PageSpan, Want<'a>, Plan<S::Frame>)> = Vec::new();
-    let release_all = |plans: Vec<(PageSpan, Want<'a>, Plan<S::Frame>)>| {
+    // Small writes plan a page or two: keep the plans inline.
+    let mut plans: Plans<'a, S::Frame> = SmallVec::new();
+    let release_all = |plans: Plans<'a, S::Frame>| {
         for (_, _, plan) in plans {
             if let Plan::Fresh { frame, .. } = plan {
                 frames.release(frame);
@@ -642,15 +648,14 @@ fn apply<'a, S: FrameSource>(
     let slots = plans
         .iter()
         .filter(|(_, _, plan)| needs_slot(plan))
-        .map(|(span, _, _)| span.page)
-        .collect::<Vec<_>>();
+        .map(|(span, _, _)| span.page);
     let pages = &mut state.node_mut(id).pages;
-    if let Err(error) = pages.reserve(slots.iter().copied()) {
+    if let Err(error) = pages.reserve(slots) {
         release_all(plans);
         return Err(error);
     }
-    // Frames this operation stopped some VMO from reading: their payer is settled at the end.
-    let mut left_behind: Vec<(NodeId, u64)> = Vec::new();
+    // Frames this VMO stopped reading whose payer it was: settled once the pages are in place.
+    let mut left_behind: SmallVec<[(NodeId, u64); 2]> = SmallVec::new();
     for (span, want, plan) in plans {
         match plan {
             Plan::Own => {}
@@ -665,7 +670,9 @@ fn apply<'a, S: FrameSource>(
             Plan::Fresh { frame, left } => {
                 state.node_mut(id).pages.insert_reserved(span.page, frame);
                 note_insert(state, id, span.page, Some(id));
-                left_behind.extend(left);
+                // Only the payer leaving can change who pays: the oldest reader is otherwise
+                // still reading.
+                left_behind.extend(left.filter(|&(n, q)| stored(state, n, q) == Some(id)));
             }
             Plan::Zero {
                 free_above,
@@ -690,7 +697,7 @@ fn apply<'a, S: FrameSource>(
                         frames.release(frame);
                     }
                 }
-                left_behind.extend(left);
+                left_behind.extend(left.filter(|&(n, q)| stored(state, n, q) == Some(id)));
                 continue;
             }
         }
