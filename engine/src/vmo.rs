@@ -93,10 +93,12 @@ enum Plan<F> {
     /// The VMO is the last reader of the frame in `node`'s slot `slot`: take it.
     Take { node: NodeId, slot: u64 },
     /// A new frame (a copy of shared content, or zero-filled), allocated in advance. `left` is
-    /// the shared frame the VMO stops reading, whose payer may change.
+    /// the shared frame the VMO stops reading, whose payer may change; `written` says the frame
+    /// already holds the write's bytes (a whole-page write).
     Fresh {
         frame: F,
         left: Option<(NodeId, u64)>,
+        written: bool,
     },
     /// Zero a whole page: drop the VMO's own frame, free a frame only it read, and leave a zero
     /// marker where content above could otherwise show through. `left` as for `Fresh`.
@@ -580,8 +582,13 @@ fn plan<S: FrameSource>(
         Want::Write(bytes) => <&[u8; PAGE_SIZE]>::try_from(bytes).ok(),
         _ => None,
     };
-    match resolve(state, id, page) {
-        Source::Frame { node, page: slot } if node != id => {
+    // The page's own slot holds no frame (checked above), so its content comes from above.
+    let source = match own {
+        Entry::Zero => Source::Zeros,
+        _ => crate::content_tree::resolve_above(state, id, page),
+    };
+    match source {
+        Source::Frame { node, page: slot } => {
             if !is_read(state, node, slot, Some(id)) {
                 return Ok(Plan::Take { node, slot });
             }
@@ -595,14 +602,16 @@ fn plan<S: FrameSource>(
             Ok(Plan::Fresh {
                 frame,
                 left: Some((node, slot)),
+                written: whole_write.is_some(),
             })
         }
-        _ => Ok(Plan::Fresh {
+        Source::Zeros => Ok(Plan::Fresh {
             frame: match whole_write {
                 Some(bytes) => frames.allocate_filled(bytes)?,
                 None => frames.allocate_zeroed()?,
             },
             left: None,
+            written: whole_write.is_some(),
         }),
     }
 }
@@ -667,12 +676,19 @@ fn apply<'a, S: FrameSource>(
                 state.node_mut(id).pages.insert_reserved(span.page, frame);
                 note_insert(state, id, span.page, Some(id));
             }
-            Plan::Fresh { frame, left } => {
+            Plan::Fresh {
+                frame,
+                left,
+                written,
+            } => {
                 state.node_mut(id).pages.insert_reserved(span.page, frame);
                 note_insert(state, id, span.page, Some(id));
                 // Only the payer leaving can change who pays: the oldest reader is otherwise
                 // still reading.
                 left_behind.extend(left.filter(|&(n, q)| stored(state, n, q) == Some(id)));
+                if written {
+                    continue;
+                }
             }
             Plan::Zero {
                 free_above,
