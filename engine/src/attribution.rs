@@ -224,11 +224,7 @@ pub(crate) fn free_entries<S: FrameSource>(
     id: NodeId,
     pages: Range<u64>,
 ) {
-    let mut held = Vec::new();
-    state
-        .node(id)
-        .pages
-        .for_each_in(pages.clone(), |page| held.push(page));
+    let held = state.node(id).pages.used_in(pages.clone());
     for page in held {
         if state.node(id).pages.get(page).is_some() {
             note_remove(state, id, page);
@@ -245,11 +241,7 @@ pub(crate) fn free_entries<S: FrameSource>(
 pub(crate) fn settle_from<F>(state: &mut FamilyState<F>, node: NodeId, pages: Range<u64>) {
     let mut level = Some((node, pages));
     while let Some((node, range)) = level.take() {
-        let mut held = Vec::new();
-        state
-            .node(node)
-            .pages
-            .for_each_in(range.clone(), |page| held.push(page));
+        let held = state.node(node).pages.used_in(range.clone());
         for page in held {
             settle(state, node, page);
         }

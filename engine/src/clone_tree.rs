@@ -295,11 +295,7 @@ fn merge_into_child<S: FrameSource>(
     } else {
         (hidden, child)
     };
-    let mut positions = Vec::new();
-    state
-        .node(from)
-        .pages
-        .for_each_in(0..u64::MAX, |page| positions.push(page));
+    let positions = state.node(from).pages.used_in(0..u64::MAX);
     for page in positions {
         let was_zero = matches!(state.node(from).pages.entry(page), Entry::Zero);
         let payer = if state.node(from).pages.get(page).is_some() {

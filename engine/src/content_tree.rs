@@ -7,8 +7,6 @@
 //! in hidden nodes (see `page_list::Splits`) are the planned cache for this walk; until they land
 //! the walk is the single source of truth, which keeps every other algorithm simple.
 
-use alloc::vec::Vec;
-
 use smallvec::SmallVec;
 
 use crate::attribution::note_remove;
@@ -155,10 +153,7 @@ pub(crate) fn release_unread<S: FrameSource>(
     mut pages: core::ops::Range<u64>,
 ) {
     loop {
-        let mut unread = Vec::new();
-        state.node(id).pages.for_each_in(pages.clone(), |page| {
-            unread.push(page);
-        });
+        let mut unread = state.node(id).pages.used_in(pages.clone());
         unread.retain(|&page| !is_read(state, id, page, None));
         for page in unread {
             if state.node(id).pages.get(page).is_some() {

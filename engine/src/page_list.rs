@@ -257,20 +257,28 @@ impl<F> PageList<F> {
         Ok(())
     }
 
+    /// The chunk holding `page`'s slot, which a reservation (or an entry) must have created;
+    /// otherwise it is made with an allocation that cannot report failure. Also raises the end
+    /// bound, since the caller is about to fill the slot.
+    fn reserved_chunk(&mut self, page: u64) -> (&mut Chunk<F>, usize) {
+        self.end_bound = self.end_bound.max(page + 1);
+        let (index, slot) = split(page);
+        debug_assert!(
+            self.chunks.contains_key(&index),
+            "slot of an unreserved chunk"
+        );
+        let chunk = self
+            .chunks
+            .entry(index)
+            .or_insert_with(|| Box::new([Chunk::empty()]));
+        (&mut chunk[0], slot)
+    }
+
     /// Puts `frame` at `page` and returns the frame that was there. The page must have been
     /// reserved (or already hold a frame); otherwise this falls back to an allocation that cannot
     /// report failure.
     pub fn insert_reserved(&mut self, page: u64, frame: F) -> Option<F> {
-        let (chunk, slot) = split(page);
-        debug_assert!(
-            self.chunks.contains_key(&chunk),
-            "insert into an unreserved chunk"
-        );
-        let chunk = &mut self
-            .chunks
-            .entry(chunk)
-            .or_insert_with(|| Box::new([Chunk::empty()]))[0];
-        self.end_bound = self.end_bound.max(page + 1);
+        let (chunk, slot) = self.reserved_chunk(page);
         // A frame replaces a zero marker; split bits stay (a frame moved into a mark keeps them).
         chunk.zero &= !(1 << slot);
         let previous = chunk.slots[slot].replace(frame);
@@ -284,16 +292,7 @@ impl<F> PageList<F> {
     /// Makes `page` a zero marker and returns the frame it held. The page must have been
     /// reserved (or hold something already).
     pub fn set_zero_reserved(&mut self, page: u64) -> Option<F> {
-        self.end_bound = self.end_bound.max(page + 1);
-        let (index, slot) = split(page);
-        debug_assert!(
-            self.chunks.contains_key(&index),
-            "zero marker in an unreserved chunk"
-        );
-        let chunk = &mut self
-            .chunks
-            .entry(index)
-            .or_insert_with(|| Box::new([Chunk::empty()]))[0];
+        let (chunk, slot) = self.reserved_chunk(page);
         let frame = chunk.clear(slot);
         chunk.zero |= 1 << slot;
         if frame.is_some() {
@@ -305,16 +304,7 @@ impl<F> PageList<F> {
     /// Sets `side`'s split bit at `page` and returns the slot's split bits afterwards. The page
     /// must have been reserved (or hold something already).
     pub fn set_split_reserved(&mut self, page: u64, side: Side) -> Splits {
-        self.end_bound = self.end_bound.max(page + 1);
-        let (index, slot) = split(page);
-        debug_assert!(
-            self.chunks.contains_key(&index),
-            "split bit in an unreserved chunk"
-        );
-        let chunk = &mut self
-            .chunks
-            .entry(index)
-            .or_insert_with(|| Box::new([Chunk::empty()]))[0];
+        let (chunk, slot) = self.reserved_chunk(page);
         chunk.split[side as usize] |= 1 << slot;
         chunk.splits(slot)
     }
@@ -434,6 +424,14 @@ impl<F> PageList<F> {
                 }
             }
         });
+    }
+
+    /// Every page in `pages` whose slot holds anything, collected so that the caller may change
+    /// the list (or the family) while going through them.
+    pub fn used_in(&self, pages: Range<u64>) -> Vec<u64> {
+        let mut used = Vec::new();
+        self.for_each_in(pages, |page| used.push(page));
+        used
     }
 
     /// Frames held at pages in `pages`.
