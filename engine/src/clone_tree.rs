@@ -175,11 +175,16 @@ pub(crate) fn close<S: FrameSource>(state: &mut FamilyState<S::Frame>, frames: &
         Role::Hidden { .. } | Role::Zombie => unreachable!("closing a node without a handle"),
     }
     if state.node(id).is_visible() && !observes(state, id) {
-        stop_observing(state, id);
+        no_longer_observed(state, frames, id);
     }
     let mut pending: Vec<NodeId> = Vec::new();
     pending.push(id);
     while let Some(id) = pending.pop() {
+        // A node can be queued twice (as a content parent and as a user parent); the first
+        // visit may already have removed it.
+        if !state.exists(id) {
+            continue;
+        }
         let node = state.node(id);
         if node.is_alive() {
             continue;
@@ -197,7 +202,7 @@ pub(crate) fn close<S: FrameSource>(state: &mut FamilyState<S::Frame>, frames: &
             Role::Slice { target, .. } => {
                 state.node_mut(target).slices -= 1;
                 if state.node(target).is_visible() && !observes(state, target) {
-                    stop_observing(state, target);
+                    no_longer_observed(state, frames, target);
                 }
                 pending.push(target);
                 state.node_mut(id).role = Role::Zombie;
@@ -214,6 +219,16 @@ pub(crate) fn close<S: FrameSource>(state: &mut FamilyState<S::Frame>, frames: &
                 pending.push(parent);
             }
         }
+    }
+}
+
+/// Visible node `id` has just lost its last observer (handle or slice): its frames go to the
+/// next oldest readers, and if one-way clones keep it in the tree, whatever none of them can
+/// see (outside their windows, or under their own pages) is freed now.
+fn no_longer_observed<S: FrameSource>(state: &mut FamilyState<S::Frame>, frames: &S, id: NodeId) {
+    stop_observing(state, id);
+    if !state.node(id).content_children.is_empty() {
+        release_unread(state, frames, id, 0..u64::MAX);
     }
 }
 

@@ -203,6 +203,11 @@ impl<F> FamilyState<F> {
         }
     }
 
+    /// Whether a node with this id exists.
+    pub fn exists(&self, id: NodeId) -> bool {
+        matches!(self.nodes.get(id), Some(Some(_)))
+    }
+
     /// The node with this id, which must exist.
     pub fn node(&self, id: NodeId) -> &Node<F> {
         match self.nodes.get(id) {
