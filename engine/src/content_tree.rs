@@ -17,8 +17,10 @@ use crate::page_list::Entry;
 /// Where a page's content is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Source {
-    /// The page reads as zeros.
+    /// The page reads as zeros: nothing on the way holds it.
     Zeros,
+    /// The page reads as zeros because of the zero marker in `node`'s slot `page`.
+    Marker { node: NodeId, page: u64 },
     /// The frame in `node`'s slot `page`.
     Frame { node: NodeId, page: u64 },
 }
@@ -35,7 +37,7 @@ pub(crate) fn resolve<F>(state: &FamilyState<F>, mut id: NodeId, mut page: u64) 
     loop {
         match state.node(id).pages.entry(page) {
             Entry::Page(..) => return Source::Frame { node: id, page },
-            Entry::Zero => return Source::Zeros,
+            Entry::Zero => return Source::Marker { node: id, page },
             Entry::Mark(_) | Entry::Empty => {}
         }
         match up(state, id, page) {

@@ -276,7 +276,7 @@ impl<P: Platform> Vmo<P> {
                     Some(frame) => frames.read(frame, span.in_page, out),
                     None => unreachable!("resolve points at a frame"),
                 },
-                Source::Zeros => out.fill(0),
+                Source::Zeros | Source::Marker { .. } => out.fill(0),
             }
         }
         Ok(())
@@ -546,13 +546,18 @@ fn plan<S: FrameSource>(
     };
     if let Want::Zero = want {
         let above = crate::content_tree::resolve_above(state, id, page);
-        let marker = above != Source::Zeros || has_visible_ancestor(state, id);
+        let marker = matches!(above, Source::Frame { .. }) || has_visible_ancestor(state, id);
+        // A marker of this VMO's own hides one further up, which may then be nobody's.
+        let hidden_marker = match above {
+            Source::Marker { node, page } if marker => Some((node, page)),
+            _ => None,
+        };
         return Ok(match (own, above) {
             (Entry::Zero, _) => Plan::Own,
             (Entry::Page(..), _) => Plan::Zero {
                 free_above: None,
                 marker,
-                left: None,
+                left: hidden_marker,
             },
             (_, Source::Frame { node, page: slot }) if !is_read(state, node, slot, Some(id)) => {
                 Plan::Zero {
@@ -569,7 +574,7 @@ fn plan<S: FrameSource>(
             _ if marker => Plan::Zero {
                 free_above: None,
                 marker,
-                left: None,
+                left: hidden_marker,
             },
             _ => Plan::Own,
         });
@@ -605,6 +610,15 @@ fn plan<S: FrameSource>(
                 written: whole_write.is_some(),
             })
         }
+        Source::Marker { node, page: slot } => Ok(Plan::Fresh {
+            frame: match whole_write {
+                Some(bytes) => frames.allocate_filled(bytes)?,
+                None => frames.allocate_zeroed()?,
+            },
+            // The marker above may be nobody's once this page has a frame of its own.
+            left: Some((node, slot)),
+            written: whole_write.is_some(),
+        }),
         Source::Zeros => Ok(Plan::Fresh {
             frame: match whole_write {
                 Some(bytes) => frames.allocate_filled(bytes)?,
@@ -685,7 +699,7 @@ fn apply<'a, S: FrameSource>(
                 note_insert(state, id, span.page, Some(id));
                 // Only the payer leaving can change who pays: the oldest reader is otherwise
                 // still reading.
-                left_behind.extend(left.filter(|&(n, q)| stored(state, n, q) == Some(id)));
+                left_behind.extend(left.filter(|&(n, q)| left_matters(state, id, n, q)));
                 if written {
                     continue;
                 }
@@ -713,7 +727,7 @@ fn apply<'a, S: FrameSource>(
                         frames.release(frame);
                     }
                 }
-                left_behind.extend(left.filter(|&(n, q)| stored(state, n, q) == Some(id)));
+                left_behind.extend(left.filter(|&(n, q)| left_matters(state, id, n, q)));
                 continue;
             }
         }
@@ -724,7 +738,18 @@ fn apply<'a, S: FrameSource>(
         }
     }
     for (node, slot) in left_behind {
-        settle(state, node, slot);
+        if state.node(node).pages.get(slot).is_some() {
+            settle(state, node, slot);
+        } else if !is_read(state, node, slot, None) {
+            // A zero marker nobody reads any more.
+            state.node_mut(node).pages.remove(slot);
+        }
     }
     Ok(())
+}
+
+/// Whether `id` no longer reading slot `slot` of `node` needs attention afterwards: a frame whose
+/// payer it was (the oldest reader is otherwise still reading), or a zero marker.
+fn left_matters<F>(state: &FamilyState<F>, id: NodeId, node: NodeId, slot: u64) -> bool {
+    state.node(node).pages.get(slot).is_none() || stored(state, node, slot) == Some(id)
 }
