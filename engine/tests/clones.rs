@@ -279,3 +279,61 @@ fn a_chain_of_1000_snapshots_closes_in_random_order_without_recursion() {
     }
     assert_eq!(frames.frames_in_use(), 0);
 }
+
+#[test]
+fn create_child_refuses_hostile_arguments_in_the_documented_order() {
+    use vm_engine::VmError::*;
+    let frames = Arc::new(InMemoryFrames::new());
+    let fixed = TestVmo::create(frames.clone(), 4 * P, VmoOptions::default()).unwrap();
+    let resizable = vmo(&frames, 4);
+    let opts = VmoOptions::default();
+    let grow = VmoOptions { resizable: true };
+    let child = |parent: &TestVmo, kind, offset, size, options| {
+        parent.create_child(kind, offset, size, options).map(|_| ())
+    };
+    for kind in [
+        ChildKind::Snapshot,
+        ChildKind::SnapshotAtLeastOnWrite,
+        ChildKind::Slice,
+        ChildKind::OneWay,
+    ] {
+        // Size first: its rounding overflows, or it exceeds the maximum.
+        assert_eq!(child(&fixed, kind, 1, u64::MAX, opts), Err(OutOfRange));
+        assert_eq!(child(&fixed, kind, 1, (1 << 48) + 1, opts), Err(OutOfRange));
+        // Then the offset's alignment, then offset + size overflowing.
+        assert_eq!(child(&fixed, kind, 1, P, opts), Err(InvalidArgs));
+        assert_eq!(
+            child(&fixed, kind, u64::MAX - P + 1, 2 * P, opts),
+            Err(OutOfRange)
+        );
+    }
+    // Kind rules: slices lie inside a non-resizable parent and are never resizable.
+    assert_eq!(
+        child(&fixed, ChildKind::Slice, 0, P, grow),
+        Err(InvalidArgs)
+    );
+    assert_eq!(
+        child(&fixed, ChildKind::Slice, 3 * P, 2 * P, opts),
+        Err(OutOfRange)
+    );
+    assert_eq!(
+        child(&resizable, ChildKind::Slice, 0, P, opts),
+        Err(NotSupported)
+    );
+    // A snapshot of a one-way clone would have to freeze content that follows its parent.
+    let legacy = fixed.create_child(ChildKind::OneWay, 0, P, opts).unwrap();
+    assert_eq!(
+        child(&legacy, ChildKind::Snapshot, 0, P, opts),
+        Err(NotSupported)
+    );
+    // Windows far past the parent's end are fine and read zeros; nothing was leaked by refusals.
+    let far = fixed
+        .create_child(ChildKind::Snapshot, u64::MAX - 2 * P + 1, P, opts)
+        .unwrap();
+    assert_eq!(byte(&far, 0), 0);
+    assert_eq!(fixed.info().num_children, 2);
+    check(&fixed);
+    drop((far, legacy));
+    assert_eq!(fixed.info().num_children, 0);
+    assert_eq!(frames.frames_in_use(), 0);
+}
