@@ -92,6 +92,7 @@ pub(crate) fn create_child<F>(
     };
     let mut node = Node::new(role, child.pages_len);
     node.user_parent = Some(parent);
+    node.user_kind = Some(child.kind);
     let id = state.add(node);
     state.node_mut(id).holder = Some(id);
     state.node_mut(parent).user_children += 1;

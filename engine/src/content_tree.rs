@@ -146,6 +146,20 @@ pub(crate) fn is_read<F>(
     found
 }
 
+/// Takes the frame out of `node`'s slot `page`. A visible node that reads something above it
+/// keeps a zero marker there: a one-way clone that decommits its own copy later must see this
+/// node's page as it was left (gone, so zeros), never older content from further up. In hidden
+/// nodes nobody can come back to a slot, so it is simply emptied.
+pub(crate) fn take_out<F>(state: &mut FamilyState<F>, node: NodeId, page: u64) -> Option<F> {
+    let n = state.node_mut(node);
+    if n.is_visible() && n.link.is_some() {
+        // The slot's chunk holds the entry being replaced, so this cannot allocate.
+        n.pages.set_zero_reserved(page)
+    } else {
+        n.pages.remove(page)
+    }
+}
+
 /// Frees every entry in `pages` of `id`, and of each ancestor through the links, that no
 /// observing node reads any more. Called after something stopped reading that range.
 pub(crate) fn release_unread<S: FrameSource>(
@@ -161,7 +175,7 @@ pub(crate) fn release_unread<S: FrameSource>(
             if state.node(id).pages.get(page).is_some() {
                 note_remove(state, id, page);
             }
-            if let Some(frame) = state.node_mut(id).pages.remove(page) {
+            if let Some(frame) = take_out(state, id, page) {
                 frames.release(frame);
             }
         }

@@ -86,6 +86,8 @@ pub(crate) struct Node<F> {
     /// Visible nodes: live slices viewing this node.
     pub slices: u32,
     pub user_parent: Option<NodeId>,
+    /// The kind of child this node was created as (kept after it closes).
+    pub user_kind: Option<ChildKind>,
     /// User-visible children that still exist (alive, retained or zombie).
     pub user_children: u32,
     /// Who pays for this node's frames by default (see `attribution`).
@@ -107,6 +109,7 @@ impl<F> Node<F> {
             content_children: Vec::new(),
             slices: 0,
             user_parent: None,
+            user_kind: None,
             user_children: 0,
             holder: None,
             exceptions: HashMap::new(),

@@ -32,7 +32,9 @@ use crate::attribution::{
     free_entries, note_insert, note_remove, settle, settle_above, settle_from, stored,
 };
 use crate::clone_tree::{self, content_target, NewChild};
-use crate::content_tree::{has_visible_ancestor, is_read, release_unread, resolve, Source};
+use crate::content_tree::{
+    has_visible_ancestor, is_read, release_unread, resolve, take_out, Source,
+};
 use crate::error::{VmError, VmResult};
 pub use crate::family::ChildKind;
 use crate::family::{Family, FamilyState, Node, NodeId, Role};
@@ -351,14 +353,14 @@ impl<P: Platform> Vmo<P> {
                 ..
             }
         );
+        // Non-slice children, open or closed; and a snapshot taken through a slice, which puts a
+        // hidden node above this VMO's pages just as a direct one would.
         let non_slice_children = state
             .nodes()
-            .any(|(_, n)| n.user_parent == Some(target) && !matches!(n.role, Role::Slice { .. }))
-            || state.nodes().any(|(_, n)| {
-                n.user_parent == Some(self.node)
-                    && self.node != target
-                    && !matches!(n.role, Role::Slice { .. })
-            });
+            .any(|(_, n)| n.user_parent == Some(target) && n.user_kind != Some(ChildKind::Slice))
+            || node
+                .link
+                .is_some_and(|link| state.node(link.parent).children().is_some());
         if snapshot_child || non_slice_children {
             return Err(VmError::NotSupported);
         }
@@ -684,7 +686,7 @@ fn apply<'a, S: FrameSource>(
             Plan::Own => {}
             Plan::Take { node, slot } => {
                 note_remove(state, node, slot);
-                let Some(frame) = state.node_mut(node).pages.remove(slot) else {
+                let Some(frame) = take_out(state, node, slot) else {
                     unreachable!("planned frame is there")
                 };
                 state.node_mut(id).pages.insert_reserved(span.page, frame);
@@ -740,8 +742,8 @@ fn apply<'a, S: FrameSource>(
     for (node, slot) in left_behind {
         if state.node(node).pages.get(slot).is_some() {
             settle(state, node, slot);
-        } else if !is_read(state, node, slot, None) {
-            // A zero marker nobody reads any more.
+        } else if !state.node(node).is_visible() && !is_read(state, node, slot, None) {
+            // A zero marker nobody reads any more (in a hidden node: nobody ever will).
             state.node_mut(node).pages.remove(slot);
         }
     }
