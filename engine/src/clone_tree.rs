@@ -289,17 +289,23 @@ fn merge_into_child<S: FrameSource>(
     let (offset, limit) = (window.offset, window.limit);
     let survivor_observes = observes(state, child);
     // Positions (in `hidden`'s coordinates) that `gone` read and the survivor may not.
+    // The part of the gone child's window the survivor does not cover: content above that only
+    // the gone child read, whatever kind of node survives.
+    let covered = offset..offset + limit;
+    let before = gone_window.start..gone_window.end.min(covered.start);
+    let after = gone_window.start.max(covered.end)..gone_window.end;
+    let recheck_ranges: Vec<core::ops::Range<u64>> = [before, after]
+        .into_iter()
+        .filter(|r| !r.is_empty())
+        .collect();
+    // Positions the survivor hides with entries of its own (a live survivor reads every other
+    // position of its window, so only these can have lost their last reader).
     let mut recheck: Vec<u64> = Vec::new();
-    let mut recheck_ranges: Vec<core::ops::Range<u64>> = Vec::new();
     if survivor_observes {
         state
             .node(child)
             .pages
             .for_each_in(0..limit, |at| recheck.push(at + offset));
-        let covered = offset..offset + limit;
-        let before = gone_window.start..gone_window.end.min(covered.start);
-        let after = gone_window.start.max(covered.end)..gone_window.end;
-        recheck_ranges.extend([before, after].into_iter().filter(|r| !r.is_empty()));
     }
 
     // Move the entries of the smaller list into the larger one (when their coordinates agree),
@@ -378,9 +384,8 @@ fn merge_into_child<S: FrameSource>(
         replace_child(state, composed.parent, hidden, child);
     }
     if !survivor_observes {
-        // Entries the child does not read, here or above, are nobody's now.
+        // Entries the child does not read, here or above within its window, are nobody's now.
         release_unread(state, frames, child, 0..u64::MAX);
-        return;
     }
     let Some(above) = above else {
         return; // nothing above the merged node can have lost its last reader

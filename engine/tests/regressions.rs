@@ -192,3 +192,28 @@ fn decommit_beside_a_snapshot_of_a_slice_frees_nothing() {
     assert_eq!(byte, [1]);
     drop((snapshot, slice, vmo));
 }
+
+#[test]
+fn close_merging_into_a_narrow_hidden_survivor_frees_what_only_the_closer_read() {
+    let frames = Arc::new(InMemoryFrames::new());
+    let vmo = TestVmo::create(frames.clone(), 4 * P, VmoOptions::default()).unwrap();
+    vmo.commit(0, 1).unwrap();
+    let wide = vmo
+        .create_child(ChildKind::Snapshot, 0, 2 * P, VmoOptions::default())
+        .unwrap();
+    // An empty snapshot, itself snapshotted: the original's sibling becomes a hidden node whose
+    // window covers nothing.
+    let empty = vmo
+        .create_child(ChildKind::Snapshot, 0, 0, VmoOptions::default())
+        .unwrap();
+    let of_empty = empty
+        .create_child(ChildKind::Snapshot, 0, 4 * P, VmoOptions::default())
+        .unwrap();
+    wide.write(0, &[0; 4096]).unwrap();
+    drop(vmo);
+    // Only the original read the shared page 0; the wide snapshot has its own copy now.
+    assert_eq!(frames.frames_in_use(), 1, "the original's last page leaked");
+    assert_eq!(wide.check_family_invariants(), Ok(()));
+    drop((wide, empty, of_empty));
+    assert_eq!(frames.frames_in_use(), 0);
+}
