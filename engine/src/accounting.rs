@@ -30,8 +30,15 @@ pub(crate) fn attributee<F>(state: &FamilyState<F>, node: NodeId, page: u64) -> 
     oldest.map(|(_, id)| id)
 }
 
-/// Counts for the VMO whose handle refers to node `id` (a visible node or a slice).
-pub(crate) fn page_counts<F>(state: &FamilyState<F>, id: NodeId) -> PageCounts {
+/// Counts for the VMO whose handle refers to node `id` (a visible node or a slice). With
+/// `with_committed` false, only populated pages are counted (the costly part of committed, who
+/// else reads each frame, is skipped): `attribution` keeps committed pages as counters, and this
+/// exact count is the checker's reference for them.
+pub(crate) fn page_counts<F>(
+    state: &FamilyState<F>,
+    id: NodeId,
+    with_committed: bool,
+) -> PageCounts {
     let (target, base) = content_target(state, id);
     let window = base..base + state.node(id).pages_len;
     let is_slice = target != id;
@@ -47,7 +54,7 @@ pub(crate) fn page_counts<F>(state: &FamilyState<F>, id: NodeId) -> PageCounts {
                 return;
             }
             counts.populated += 1;
-            if !is_slice && attributee(state, node, page) == Some(id) {
+            if with_committed && !is_slice && attributee(state, node, page) == Some(id) {
                 counts.committed += 1;
             }
         });

@@ -97,7 +97,7 @@ pub(crate) fn check<F>(state: &FamilyState<F>) -> Result<(), String> {
             ));
         }
         if observes(state, id) {
-            let exact = page_counts(state, id).committed;
+            let exact = page_counts(state, id, true).committed;
             if node.charged != exact {
                 return Err(format!(
                     "node {id} is charged {} frames, pays for {exact}",

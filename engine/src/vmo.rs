@@ -198,7 +198,7 @@ impl<P: Platform> Vmo<P> {
     pub fn info(&self) -> VmoInfo {
         let state = self.family.state.lock();
         let node = state.node(self.node);
-        let counts = page_counts(&state, self.node);
+        let counts = page_counts(&state, self.node, false);
         let charged = if node.is_visible() { node.charged } else { 0 };
         let (resizable, kind) = match node.role {
             Role::Visible {
