@@ -681,7 +681,12 @@ fn apply<'a, S: FrameSource>(
     }
     // Frames this VMO stopped reading whose payer it was: settled once the pages are in place.
     let mut left_behind: SmallVec<[(NodeId, u64); 2]> = SmallVec::new();
-    for (span, want, plan) in plans {
+    // Slots are filled before any is only emptied: emptying the last entry of a chunk drops it,
+    // and with it a reservation another page of this operation still needs.
+    let (emptying, filling): (Plans<'a, S::Frame>, Plans<'a, S::Frame>) = plans
+        .into_iter()
+        .partition(|(_, _, plan)| matches!(plan, Plan::Zero { marker: false, .. }));
+    for (span, want, plan) in filling.into_iter().chain(emptying) {
         match plan {
             Plan::Own => {}
             Plan::Take { node, slot } => {

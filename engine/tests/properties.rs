@@ -27,7 +27,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::BoxedStrategy;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use vm_engine::{
     ChildKind, FrameSource, InMemoryFrames, InMemoryPlatform, VmError, Vmo, VmoOptions,
 };
@@ -1202,6 +1202,30 @@ fn configured_cases() -> u32 {
     }
 }
 
+/// The seed of a run: `VM_PROPTEST_SEED` if set; a fresh one for exploration runs (those that set
+/// `VM_PROPTEST_CASES`); otherwise a fixed one, so that the default run (the one CI makes) checks
+/// the same sequences every time and a failure there reproduces exactly.
+fn configured_seed() -> u64 {
+    match std::env::var("VM_PROPTEST_SEED") {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("VM_PROPTEST_SEED={value:?} is not a number")),
+        Err(_) if std::env::var("VM_PROPTEST_CASES").is_ok() => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |t| t.as_nanos() as u64),
+        Err(_) => 0x5eed_2026_1122,
+    }
+}
+
+/// A test runner seeded by [`configured_seed`], which it prints.
+fn seeded_runner(config: Config) -> TestRunner {
+    let seed = configured_seed();
+    println!("seed {seed} (VM_PROPTEST_SEED={seed} repeats this run)");
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tests.
 
@@ -1214,7 +1238,7 @@ fn model_constants_are_the_engines() {
 #[test]
 fn engine_matches_model_on_random_operation_sequences() {
     let cases = configured_cases();
-    let mut runner = TestRunner::new(Config {
+    let mut runner = seeded_runner(Config {
         cases,
         // A failure prints its minimal case; a regression file would land in the source tree.
         failure_persistence: None,

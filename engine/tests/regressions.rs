@@ -217,3 +217,79 @@ fn close_merging_into_a_narrow_hidden_survivor_frees_what_only_the_closer_read()
     drop((wide, empty, of_empty));
     assert_eq!(frames.frames_in_use(), 0);
 }
+
+#[test]
+fn a_zero_that_frees_one_page_and_takes_another_into_the_same_chunk() {
+    let frames = Arc::new(InMemoryFrames::new());
+    let vmo = TestVmo::create(frames.clone(), 2 * P, VmoOptions::default()).unwrap();
+    vmo.write(0, &[7; 2 * P as usize]).unwrap();
+    let snapshot = vmo
+        .create_child(ChildKind::Snapshot, P, 2 * P, VmoOptions::default())
+        .unwrap();
+    snapshot.zero(0, P).unwrap();
+    vmo.zero(P, 1).unwrap(); // takes page 1's frame down into the VMO
+                             // Page 0 is taken from above (partly zeroed), page 1 is freed: same chunk, one operation.
+    vmo.zero(P - 1, P + 1).unwrap();
+    let mut page = [1u8; 2 * P as usize];
+    vmo.read(0, &mut page).unwrap();
+    assert!(page[..P as usize - 1].iter().all(|&b| b == 7));
+    assert!(page[P as usize - 1..].iter().all(|&b| b == 0));
+    assert_eq!(vmo.check_family_invariants(), Ok(()));
+    drop((vmo, snapshot));
+    assert_eq!(frames.frames_in_use(), 0);
+}
+
+#[test]
+fn decommit_of_a_zeroed_page_keeps_hiding_the_parent() {
+    let frames = Arc::new(InMemoryFrames::new());
+    let parent = TestVmo::create(frames.clone(), P, VmoOptions::default()).unwrap();
+    let clone = parent
+        .create_child(ChildKind::OneWay, 0, P, VmoOptions::default())
+        .unwrap();
+    clone.zero(0, P).unwrap();
+    clone.decommit(0, P).unwrap();
+    parent.write(0, &[1]).unwrap();
+    let mut byte = [0xa5];
+    clone.read(0, &mut byte).unwrap();
+    assert_eq!(byte, [1], "decommit should show the parent again");
+    drop((clone, parent));
+}
+
+#[test]
+fn shrink_keeps_zero_markers_past_the_end() {
+    let frames = Arc::new(InMemoryFrames::new());
+    let parent = TestVmo::create(frames.clone(), 2 * P, VmoOptions::default()).unwrap();
+    let clone = parent
+        .create_child(ChildKind::OneWay, 0, 2 * P, VmoOptions { resizable: true })
+        .unwrap();
+    clone.zero(P, P).unwrap();
+    clone.set_size(P).unwrap();
+    let grandchild = clone
+        .create_child(ChildKind::OneWay, 0, P, VmoOptions::default())
+        .unwrap();
+    drop(clone);
+    // Nobody can read the marker the shrink should have dropped.
+    let invariants = grandchild.check_family_invariants();
+    drop(grandchild);
+    assert_eq!(invariants, Ok(()));
+}
+
+#[test]
+fn write_under_a_closed_parents_zero_marker_leaves_it_unread() {
+    let frames = Arc::new(InMemoryFrames::new());
+    let root = TestVmo::create(frames.clone(), P, VmoOptions::default()).unwrap();
+    let middle = root
+        .create_child(ChildKind::OneWay, 0, P, VmoOptions::default())
+        .unwrap();
+    middle.zero(0, P).unwrap();
+    let leaf = middle
+        .create_child(ChildKind::OneWay, 0, P, VmoOptions::default())
+        .unwrap();
+    drop(middle);
+    leaf.write(0, &[1]).unwrap();
+    // Nobody reads the middle's zero marker any more.
+    let invariants = leaf.check_family_invariants();
+    drop((leaf, root));
+    assert_eq!(invariants, Ok(()));
+    assert_eq!(frames.frames_in_use(), 0);
+}
