@@ -245,12 +245,6 @@ impl<P: Platform> Vmo<P> {
         invariants::check(&self.family.state.lock())
     }
 
-    /// Frames held by this VMO's whole family (every node, hidden ones included).
-    pub fn family_frames(&self) -> u64 {
-        let state = self.family.state.lock();
-        state.nodes().map(|(_, n)| n.pages.frame_count()).sum()
-    }
-
     /// Locks the family and finds the node holding this VMO's pages and the checked range in
     /// that node's coordinates.
     fn locked_range(
