@@ -168,6 +168,19 @@ impl<P: Platform> Vmo<P> {
             return Err(VmError::InvalidArgs);
         }
         let mut state = self.family.state.lock();
+        let (target, _) = content_target(&state, self.node);
+        if matches!(
+            kind,
+            ChildKind::Snapshot | ChildKind::SnapshotAtLeastOnWrite
+        ) && has_visible_ancestor(&state, target)
+        {
+            let child =
+                self.eager_snapshot(&mut state, kind, offset / PAGE, size / PAGE, options)?;
+            return Ok(Vmo {
+                family: self.family.clone(),
+                node: child,
+            });
+        }
         let child = clone_tree::create_child(
             &mut state,
             self.node,
@@ -182,6 +195,85 @@ impl<P: Platform> Vmo<P> {
             family: self.family.clone(),
             node: child,
         })
+    }
+
+    /// A snapshot of a VMO whose content follows a one-way clone's parent: that parent's later
+    /// writes must stay visible to this VMO and invisible to the snapshot, which no hidden node
+    /// above it could arrange, so the snapshot gets its own copy of every committed page it
+    /// shows (cost and memory proportional to those pages, not O(1)). It has no content link;
+    /// it is still this VMO's child for `num_children` and ZX_VMO_ZERO_CHILDREN.
+    fn eager_snapshot(
+        &self,
+        state: &mut LockedFamily<'_, P>,
+        kind: ChildKind,
+        first: u64,
+        pages_len: u64,
+        options: VmoOptions,
+    ) -> VmResult<NodeId> {
+        let frames = &*self.family.frames;
+        let (target, base) = content_target(state, self.node);
+        let parent_len = state.node(self.node).pages_len;
+        let limit = pages_len.min(parent_len.saturating_sub(first));
+        let start = base + first;
+        // Every slot on the path that may show through, in the child's coordinates.
+        let mut candidates = Vec::new();
+        for (node, range, shift) in path_ranges(state, target, start..start + limit) {
+            let slots = state.node(node).pages.used_in(range);
+            candidates
+                .try_reserve(slots.len())
+                .map_err(|_| VmError::NoMemory)?;
+            candidates.extend(slots.into_iter().map(|slot| slot - shift - start));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut copies: Vec<(u64, FrameOf<P>)> = Vec::new();
+        copies
+            .try_reserve(candidates.len())
+            .map_err(|_| VmError::NoMemory)?;
+        let give_back = |copies: Vec<(u64, FrameOf<P>)>| {
+            for (_, frame) in copies {
+                frames.release(frame);
+            }
+        };
+        for page in candidates {
+            if let Source::Frame { node, page: slot } = resolve(state, target, start + page) {
+                let Some(shown) = state.node(node).pages.get(slot) else {
+                    unreachable!("resolve points at a frame");
+                };
+                match frames.allocate_copy(shown) {
+                    Ok(copy) => copies.push((page, copy)),
+                    Err(OutOfFrames) => {
+                        give_back(copies);
+                        return Err(VmError::NoMemory);
+                    }
+                }
+            }
+        }
+        let created = state.next_created();
+        let mut node = Node::new(
+            Role::Visible {
+                alive: true,
+                resizable: options.resizable,
+                kind: Some(kind),
+                created,
+            },
+            pages_len,
+        );
+        let reserved = node.pages.reserve(copies.iter().map(|&(page, _)| page));
+        if let Err(error) = reserved.and_then(|()| state.reserve(1)) {
+            give_back(copies);
+            return Err(error);
+        }
+        node.charged = copies.len() as u64;
+        for (page, frame) in copies {
+            node.pages.insert_reserved(page, frame);
+        }
+        node.user_parent = Some(self.node);
+        node.user_kind = Some(kind);
+        let id = state.add(node);
+        state.node_mut(id).holder = Some(id);
+        state.node_mut(self.node).user_children += 1;
+        Ok(id)
     }
 
     /// The frame source this VMO's pages come from.

@@ -1,5 +1,9 @@
 //! The runtime every C call goes through: one kernel and the process the calling program is,
 //! started on first use (no initialisation call), shared by all threads.
+//!
+//! Frames are limited so that exhausting memory is an error code (`ZX_ERR_NO_MEMORY`), never
+//! the host killing the program: by default half the machine's RAM, or the number of 4 KiB
+//! frames in the environment variable `ZIRCON_FRAME_LIMIT` when the program starts.
 
 use std::sync::{Arc, OnceLock};
 
@@ -18,7 +22,7 @@ pub struct Runtime {
 
 impl Runtime {
     fn start() -> Runtime {
-        let kernel = Kernel::new(Arc::new(InMemoryFrames::new()));
+        let kernel = Kernel::new(Arc::new(InMemoryFrames::with_limit(frame_limit())));
         // An empty handle table always has room for the first two handles.
         let (process, job, root_vmar) = kernel
             .boot_process(Name::new(b"self"))
@@ -61,4 +65,26 @@ impl Runtime {
     pub fn root_vmar(&self) -> HandleValue {
         self.root_vmar
     }
+}
+
+/// The environment variable that sets the frame limit.
+pub const FRAME_LIMIT_VARIABLE: &str = "ZIRCON_FRAME_LIMIT";
+
+/// Frames the runtime may hand out: `ZIRCON_FRAME_LIMIT` if it holds a number, else half of
+/// the RAM `/proc/meminfo` reports (1 GiB if it cannot be read).
+fn frame_limit() -> usize {
+    if let Some(limit) = std::env::var(FRAME_LIMIT_VARIABLE)
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+    {
+        return limit;
+    }
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|line| line.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<usize>().ok()
+        })
+        .unwrap_or(2 * 1024 * 1024);
+    total_kib / 4 / 2
 }

@@ -32,6 +32,7 @@ typedef uint32_t mx_rights_t;
 #define MX_ERR_BAD_STATE        (-20)
 #define MX_ERR_TIMED_OUT        (-21)
 #define MX_ERR_SHOULD_WAIT      (-22)
+#define MX_ERR_CANCELED        (-23) /* a wait whose handle was closed (Zircon's value) */
 #define MX_ERR_NOT_FOUND        (-25)
 #define MX_ERR_ALREADY_EXISTS   (-26)
 #define MX_ERR_UNAVAILABLE      (-28)

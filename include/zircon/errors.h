@@ -16,6 +16,7 @@
 #define ZX_ERR_BAD_STATE        (-20)
 #define ZX_ERR_TIMED_OUT        (-21)
 #define ZX_ERR_SHOULD_WAIT      (-22)
+#define ZX_ERR_CANCELED        (-23) /* a wait whose handle was closed (Zircon's value) */
 #define ZX_ERR_NOT_FOUND        (-25)
 #define ZX_ERR_ALREADY_EXISTS   (-26)
 #define ZX_ERR_UNAVAILABLE      (-28)

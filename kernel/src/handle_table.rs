@@ -21,11 +21,12 @@ pub type HandleValue = u32;
 /// `ZX_HANDLE_INVALID`.
 pub const HANDLE_INVALID: HandleValue = 0;
 
-const GENERATION_BITS: u32 = 8;
+const GENERATION_BITS: u32 = 12;
 const GENERATION_MASK: u32 = (1 << GENERATION_BITS) - 1;
-/// Live handles the whole kernel may hold; beyond it creating a handle is
-/// `ZX_ERR_NO_RESOURCES`. Index, generation and the two low bits fit 32 bits.
-pub const MAX_HANDLES: usize = 1 << 20;
+/// Live handles the whole kernel may hold (Zircon's per-process limit); beyond it creating a
+/// handle is `ZX_ERR_NO_RESOURCES`. Index (18 bits), generation (12 bits: a closed value comes
+/// back only after its slot was reused 4096 times) and the two low bits fill 32 bits.
+pub const MAX_HANDLES: usize = 1 << 18;
 
 /// What a handle grants: an object and rights over it.
 pub struct HandleEntry<P: KernelPlatform> {
@@ -84,7 +85,7 @@ impl<P: KernelPlatform> HandleTable<P> {
                     generation: 0,
                     entry: None,
                 });
-                // Below MAX_HANDLES = 2^20, so it fits.
+                // Below MAX_HANDLES = 2^18, so it fits.
                 (table.slots.len() - 1) as u32
             }
         };
@@ -162,7 +163,7 @@ impl<P: KernelPlatform> HandleTable<P> {
             .iter()
             .enumerate()
             .filter(|(_, slot)| slot.entry.as_ref().is_some_and(|e| e.owner == owner))
-            // Below MAX_HANDLES = 2^20.
+            // Below MAX_HANDLES = 2^18.
             .map(|(index, _)| index as u32)
             .collect();
         owned

@@ -96,7 +96,7 @@ impl<P: KernelPlatform> Drop for Process<P> {
 fn handle_mask_for(koid: Koid) -> u32 {
     let spread = koid.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
     // Truncation intended: any 32 bits of the hash do.
-    (spread as u32) & !3 & 0x3FFF_FFFC
+    (spread as u32) & !3
 }
 
 /// A job: processes are created in one. Only the default job exists.

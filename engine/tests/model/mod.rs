@@ -663,15 +663,31 @@ impl Model {
                 }
             }
             ChildKind::Snapshot | ChildKind::SnapshotAtLeastOnWrite => {
-                if self.vmo(target).kind == Some(ChildKind::OneWay) {
-                    return Err(VmError::NotSupported);
-                }
                 // An eager copy of the version ids the parent shows.
                 let views = self.views();
                 let start = base + offset;
-                let pages = views.maps[&target]
+                let shown: Vec<(u64, Version)> = views.maps[&target]
                     .range(start..start + limit)
-                    .map(|(&p, &v)| (p - start, Page::Holds(v)))
+                    .map(|(&p, &v)| (p - start, v))
+                    .collect();
+                // Below a one-way clone the engine copies every shown page into new frames: new
+                // versions with the same bytes.
+                let fresh = self.vmo(target).kind == Some(ChildKind::OneWay);
+                if fresh {
+                    self.reserve(&views, shown.len() as u64)?;
+                }
+                let pages = shown
+                    .into_iter()
+                    .map(|(p, v)| {
+                        if !fresh {
+                            return (p, Page::Holds(v));
+                        }
+                        let copy = Version(self.next_version);
+                        self.next_version += 1;
+                        let bytes = self.versions[&v].clone();
+                        self.versions.insert(copy, bytes);
+                        (p, Page::Holds(copy))
+                    })
                     .collect();
                 Body::Pages { pages, link: None }
             }
@@ -813,6 +829,10 @@ impl Model {
     /// slices (which then shares its pages, so decommit refuses).
     pub fn has_snapshot_through_slice(&self, id: VmoId) -> bool {
         let (target, _) = self.target(id);
+        // Below a one-way clone snapshots are eager copies and share nothing.
+        if self.vmo(target).kind == Some(ChildKind::OneWay) {
+            return false;
+        }
         self.vmos.values().any(|c| {
             matches!(
                 c.kind,

@@ -9,8 +9,11 @@
 //! (`ZX_ERR_INVALID_ARGS`). Any other pointer is trusted to be valid for its length, as the
 //! C contract of these functions requires.
 
-mod magenta;
-mod zircon;
+pub mod magenta;
+pub mod zircon;
+
+pub use self::magenta::*;
+pub use self::zircon::*;
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};

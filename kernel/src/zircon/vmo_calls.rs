@@ -78,8 +78,12 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         offset: u64,
     ) -> Result<(), Status> {
         let (vmo, _) = self.vmo(handle, Rights::READ)?;
-        within(offset, buffer.len() as u64, vmo.vmo().size())?;
-        let out = buffer.bytes().ok_or(ZX_ERR_INVALID_ARGS)?;
+        let len = buffer.len() as u64;
+        // The engine checks the range itself (OUT_OF_RANGE first, as here).
+        let Some(out) = buffer.bytes() else {
+            within(offset, len, vmo.vmo().size())?;
+            return Err(ZX_ERR_INVALID_ARGS);
+        };
         vmo.vmo().read(offset, out).map_err(from_vm_error)
     }
 
@@ -91,8 +95,11 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         offset: u64,
     ) -> Result<(), Status> {
         let (vmo, _) = self.vmo(handle, Rights::WRITE)?;
-        within(offset, buffer.len() as u64, vmo.vmo().size())?;
-        let bytes = buffer.bytes().ok_or(ZX_ERR_INVALID_ARGS)?;
+        let len = buffer.len() as u64;
+        let Some(bytes) = buffer.bytes() else {
+            within(offset, len, vmo.vmo().size())?;
+            return Err(ZX_ERR_INVALID_ARGS);
+        };
         vmo.vmo().write(offset, bytes).map_err(from_vm_error)
     }
 
