@@ -80,6 +80,7 @@ pub(crate) fn create_child<F>(
             alive: true,
             target,
             offset,
+            created: state.next_created(),
         },
         kind => Role::Visible {
             alive: true,

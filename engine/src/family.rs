@@ -68,6 +68,9 @@ pub(crate) enum Role {
         alive: bool,
         target: NodeId,
         offset: u64,
+        /// Creation order among the family's VMOs: the oldest live slice of a closed target
+        /// reports the target's charge.
+        created: u64,
     },
     /// A closed VMO whose content is gone but whose user children still live.
     Zombie,

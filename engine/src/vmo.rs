@@ -291,7 +291,7 @@ impl<P: Platform> Vmo<P> {
         let state = self.family.state.lock();
         let node = state.node(self.node);
         let counts = page_counts(&state, self.node, false);
-        let charged = if node.is_visible() { node.charged } else { 0 };
+        let charged = charge_reported(&state, self.node);
         let (resizable, kind) = match node.role {
             Role::Visible {
                 resizable, kind, ..
@@ -310,13 +310,7 @@ impl<P: Platform> Vmo<P> {
 
     /// Bytes of frames attributed to this VMO: a counter read, independent of the family's size.
     pub fn committed_bytes(&self) -> u64 {
-        let state = self.family.state.lock();
-        let node = state.node(self.node);
-        if node.is_visible() {
-            node.charged * PAGE
-        } else {
-            0
-        }
+        charge_reported(&self.family.state.lock(), self.node) * PAGE
     }
 
     /// Whether this VMO has a child that still exists (for ZX_VMO_ZERO_CHILDREN).
@@ -572,6 +566,39 @@ impl<P: Platform> Drop for Vmo<P> {
     fn drop(&mut self) {
         let mut state = self.family.state.lock();
         clone_tree::close(&mut state, &*self.family.frames, self.node);
+    }
+}
+
+/// The frames a VMO reports as its `committed_bytes`: what a visible VMO is charged; for a
+/// slice, nothing while its target is open (the target pays), and the closed target's whole
+/// charge if it is the target's oldest live slice, so that the sum over live VMOs still equals
+/// the frames in use. Constant time except for slices of closed targets.
+fn charge_reported<F>(state: &FamilyState<F>, id: NodeId) -> u64 {
+    let node = state.node(id);
+    match node.role {
+        Role::Slice {
+            target, created, ..
+        } if !state.node(target).is_alive() => {
+            let oldest = state
+                .nodes()
+                .filter_map(|(_, other)| match other.role {
+                    Role::Slice {
+                        alive: true,
+                        target: of,
+                        created,
+                        ..
+                    } if of == target => Some(created),
+                    _ => None,
+                })
+                .min();
+            if oldest == Some(created) {
+                state.node(target).charged
+            } else {
+                0
+            }
+        }
+        _ if node.is_visible() => node.charged,
+        _ => 0,
     }
 }
 

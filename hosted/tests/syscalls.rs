@@ -1056,9 +1056,6 @@ fn an_at_least_on_write_child_of_a_legacy_clone_is_supported() {
 /// sum over all live VMOs equals the pages in use." Once the parent of a slice is closed, the
 /// slice is the only live VMO that can see those pages.
 #[test]
-#[ignore = "library bug: after the parent of a whole-range slice closes, ZX_INFO_VMO \
-            committed_bytes of the slice is 0 while its 4 pages stay in use; spec section 4: \
-            the sum of committed_bytes over all live VMOs equals the pages in use"]
 fn a_slice_outliving_its_parent_is_charged_the_pages_it_sees() {
     let (frames, kernel) = new_kernel();
     let (process, _, _) = boot(&kernel, b"p");

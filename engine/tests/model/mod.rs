@@ -434,7 +434,20 @@ impl Model {
                 let shown = &views.maps[&target];
                 let populated = shown.range(window).count() as u64;
                 let committed = if vmo.is_slice() {
-                    0
+                    // The oldest open slice of a closed target reports the target's charge.
+                    let oldest_slice = self
+                        .vmos
+                        .iter()
+                        .filter(|(_, s)| {
+                            s.open && matches!(s.body, Body::Slice { target: t, .. } if t == target)
+                        })
+                        .map(|(&slice, _)| slice)
+                        .min();
+                    if !self.vmo(target).open && oldest_slice == Some(id) {
+                        shown.values().filter(|v| charged[v] == target).count() as u64
+                    } else {
+                        0
+                    }
                 } else {
                     shown.values().filter(|v| charged[v] == id).count() as u64
                 };
