@@ -308,6 +308,17 @@ impl<P: Platform> Vmo<P> {
         }
     }
 
+    /// Whether [`Vmo::set_size`] may change the size (constant time, unlike [`Vmo::info`]).
+    pub fn is_resizable(&self) -> bool {
+        matches!(
+            self.family.state.lock().node(self.node).role,
+            Role::Visible {
+                resizable: true,
+                ..
+            }
+        )
+    }
+
     /// Bytes of frames attributed to this VMO: a counter read, independent of the family's size.
     pub fn committed_bytes(&self) -> u64 {
         charge_reported(&self.family.state.lock(), self.node) * PAGE

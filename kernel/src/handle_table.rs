@@ -115,14 +115,16 @@ impl<P: KernelPlatform> HandleTable<P> {
         value: HandleValue,
     ) -> Result<(Object<P>, Rights), Status> {
         let table = self.slots.lock();
-        let entry = find(&table, owner, value).ok_or(ZX_ERR_BAD_HANDLE)?;
+        let index = find(&table, owner, value).ok_or(ZX_ERR_BAD_HANDLE)?;
+        let entry = live_entry(&table, index);
         Ok((entry.object.clone(), entry.rights))
     }
 
     /// Whether `value` is a live handle of `owner` to the object `koid`.
     pub fn refers_to(&self, owner: &Process<P>, value: HandleValue, koid: Koid) -> bool {
         let table = self.slots.lock();
-        find(&table, owner, value).is_some_and(|entry| entry.object.koid() == koid)
+        find(&table, owner, value)
+            .is_some_and(|index| live_entry(&table, index).object.koid() == koid)
     }
 
     /// Removes `value` from `owner`'s handles and returns what it granted. The caller drops the
@@ -130,13 +132,12 @@ impl<P: KernelPlatform> HandleTable<P> {
     /// process or VMO runs code that may need the table).
     pub fn remove(&self, owner: &Process<P>, value: HandleValue) -> Result<HandleEntry<P>, Status> {
         let mut table = self.slots.lock();
-        find(&table, owner, value).ok_or(ZX_ERR_BAD_HANDLE)?;
-        let (index, _) = decode(value, owner.handle_mask()).ok_or(ZX_ERR_BAD_HANDLE)?;
+        let index = find(&table, owner, value).ok_or(ZX_ERR_BAD_HANDLE)?;
         Ok(take_slot(&mut table, index))
     }
 
     /// Atomically replaces `value` with a new handle to the same object with `rights` (which
-    /// the caller checked), returning the new value and the old entry.
+    /// the caller checked), returning the new value.
     pub fn replace(
         &self,
         owner: &Process<P>,
@@ -144,8 +145,7 @@ impl<P: KernelPlatform> HandleTable<P> {
         rights: Rights,
     ) -> Result<HandleValue, Status> {
         let mut table = self.slots.lock();
-        find(&table, owner, value).ok_or(ZX_ERR_BAD_HANDLE)?;
-        let (index, _) = decode(value, owner.handle_mask()).ok_or(ZX_ERR_BAD_HANDLE)?;
+        let index = find(&table, owner, value).ok_or(ZX_ERR_BAD_HANDLE)?;
         let slot = &mut table.slots[index as usize];
         // The same slot under a new generation: nothing to allocate, so this cannot fail.
         slot.generation = (slot.generation + 1) & GENERATION_MASK;
@@ -198,22 +198,33 @@ fn decode(value: HandleValue, mask: u32) -> Option<(u32, u32)> {
     Some((raw >> GENERATION_BITS, raw & GENERATION_MASK))
 }
 
-fn find<'t, P: KernelPlatform>(
-    table: &'t Slots<P>,
+/// The index of the live slot `value` names for `owner`, if it names one.
+fn find<P: KernelPlatform>(
+    table: &Slots<P>,
     owner: &Process<P>,
     value: HandleValue,
-) -> Option<&'t HandleEntry<P>> {
+) -> Option<u32> {
     let (index, generation) = decode(value, owner.handle_mask())?;
     let slot = table.slots.get(index as usize)?;
     let entry = slot.entry.as_ref()?;
-    (slot.generation == generation && entry.owner == owner.koid()).then_some(entry)
+    (slot.generation == generation && entry.owner == owner.koid()).then_some(index)
+}
+
+/// The entry of a slot [`find`] returned.
+fn live_entry<P: KernelPlatform>(table: &Slots<P>, index: u32) -> &HandleEntry<P> {
+    match &table.slots[index as usize].entry {
+        Some(entry) => entry,
+        None => unreachable!("find returns live slots only"),
+    }
 }
 
 /// Empties a live slot, bumping its generation so the old value stays dead.
 fn take_slot<P: KernelPlatform>(table: &mut Slots<P>, index: u32) -> HandleEntry<P> {
     let slot = &mut table.slots[index as usize];
     slot.generation = (slot.generation + 1) & GENERATION_MASK;
-    let entry = slot.entry.take().expect("the slot was checked live");
+    let Some(entry) = slot.entry.take() else {
+        unreachable!("callers pass live slots only");
+    };
     // Room for every slot was reserved when the handle was added.
     table.free.push(index);
     entry

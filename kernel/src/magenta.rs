@@ -30,7 +30,7 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         if options != 0 {
             return Err(ZX_ERR_INVALID_ARGS);
         }
-        crate::zircon::vmo_size(size)?;
+        // The engine checks the size (OUT_OF_RANGE).
         let vmo = self.new_vmo(size, true)?;
         self.add_handle(Object::Vmo(vmo), Rights::MAGENTA_VMO | Rights::RESIZE)
     }

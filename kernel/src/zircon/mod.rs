@@ -14,8 +14,6 @@ mod object_calls;
 mod process_calls;
 mod vmo_calls;
 
-pub(crate) use vmo_calls::vmo_size;
-
 use alloc::sync::Arc;
 
 pub use abi::*;

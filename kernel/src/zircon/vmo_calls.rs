@@ -61,7 +61,7 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
             return Err(ZX_ERR_INVALID_ARGS);
         }
         let resizable = options & ZX_VMO_RESIZABLE != 0;
-        vmo_size(size)?;
+        // The engine checks the size (OUT_OF_RANGE).
         let vmo = self.new_vmo(size, resizable)?;
         let mut rights = Rights::DEFAULT_VMO;
         if resizable {
@@ -114,7 +114,7 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
     /// (`ZX_ERR_OUT_OF_RANGE`).
     pub fn vmo_set_size(&self, handle: HandleValue, size: u64) -> Result<(), Status> {
         let (vmo, rights) = self.vmo(handle, Rights::WRITE)?;
-        if vmo.vmo().info().resizable {
+        if vmo.vmo().is_resizable() {
             require(rights, Rights::RESIZE)?;
         }
         vmo.vmo().set_size(size).map_err(from_vm_error)
