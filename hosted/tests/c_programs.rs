@@ -20,6 +20,9 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 /// Programs that are only compiled elsewhere, never run here.
 const NOT_RUN: &[&str] = &["headers"];
 
+/// Environment variables a program is run with: (program, variable, value).
+const ENVIRONMENT: &[(&str, &str, &str)] = &[("frame_limit", "ZIRCON_FRAME_LIMIT", "32")];
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -131,6 +134,9 @@ fn run(program: &str, linkage: Linkage, binary: &Path) -> Result<(), String> {
     if let Linkage::Shared = linkage {
         command.env("LD_LIBRARY_PATH", target_dir().join("release"));
     }
+    for &(_, variable, value) in ENVIRONMENT.iter().filter(|(name, ..)| *name == program) {
+        command.env(variable, value);
+    }
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
@@ -203,6 +209,7 @@ macro_rules! c_programs {
 
 c_programs!(
     accounting,
+    frame_limit,
     handles,
     hostile,
     magenta,
