@@ -191,3 +191,25 @@ pub(crate) fn release_unread<S: FrameSource>(
         id = link.parent;
     }
 }
+
+/// The node `id` and each ancestor through the links, with `pages` of `id` translated into that
+/// node's coordinates (clipped by every window on the way) and the shift that translates them
+/// back (`page of id = page of the node - shift`).
+pub(crate) fn path_ranges<F>(
+    state: &FamilyState<F>,
+    id: NodeId,
+    pages: core::ops::Range<u64>,
+) -> impl Iterator<Item = (NodeId, core::ops::Range<u64>, u64)> + '_ {
+    let mut next = Some((id, pages, 0));
+    core::iter::from_fn(move || {
+        let (node, range, shift) = next.take()?;
+        if let Some(link) = state.node(node).link {
+            let (start, end) = (range.start.min(link.limit), range.end.min(link.limit));
+            if start < end {
+                let up = start + link.offset..end + link.offset;
+                next = Some((link.parent, up, shift + link.offset));
+            }
+        }
+        Some((node, range, shift))
+    })
+}

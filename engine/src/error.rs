@@ -23,6 +23,17 @@ pub enum VmError {
     BufferTooSmall,
     /// A lookup met a page that is not committed (`ZX_ERR_NO_MEMORY`, as Zircon reports it).
     NotCommitted,
+    /// A specific placement collides with an existing region or mapping
+    /// (`ZX_ERR_ALREADY_EXISTS`).
+    AlreadyExists,
+    /// No free range of the address region is large enough (`ZX_ERR_NO_RESOURCES`).
+    NoResources,
+    /// The address region was destroyed (`ZX_ERR_BAD_STATE`).
+    BadState,
+    /// A permission beyond what the region or the mapping allows (`ZX_ERR_ACCESS_DENIED`).
+    AccessDenied,
+    /// Part of the range has no mapping (`ZX_ERR_NOT_FOUND`).
+    NotFound,
 }
 
 impl fmt::Display for VmError {
@@ -35,6 +46,11 @@ impl fmt::Display for VmError {
             VmError::NotResizable => "VMO is not resizable",
             VmError::BufferTooSmall => "output buffer too small",
             VmError::NotCommitted => "page in range is not committed",
+            VmError::AlreadyExists => "range already in use",
+            VmError::NoResources => "no free range large enough",
+            VmError::BadState => "address region destroyed",
+            VmError::AccessDenied => "permission not allowed here",
+            VmError::NotFound => "range not mapped",
         })
     }
 }

@@ -19,6 +19,7 @@ use alloc::vec::Vec;
 use hashbrown::HashMap;
 
 use crate::error::{VmError, VmResult};
+use crate::mapping_registry::Registry;
 use crate::page_list::PageList;
 use crate::platform::{FrameOf, Platform};
 
@@ -154,6 +155,8 @@ pub(crate) struct FamilyState<F> {
     nodes: Vec<Option<Node<F>>>,
     vacant: Vec<NodeId>,
     next_created: u64,
+    /// Where the family's VMOs are mapped.
+    pub mappings: Registry,
 }
 
 impl<F> FamilyState<F> {
@@ -162,6 +165,7 @@ impl<F> FamilyState<F> {
             nodes: Vec::new(),
             vacant: Vec::new(),
             next_created: 0,
+            mappings: Registry::default(),
         }
     }
 

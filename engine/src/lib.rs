@@ -28,6 +28,7 @@
 extern crate alloc;
 
 mod accounting;
+mod address_space;
 mod attribution;
 mod clone_tree;
 mod content_tree;
@@ -36,11 +37,16 @@ mod family;
 mod frame_source;
 mod geometry;
 mod invariants;
+mod mapping_registry;
 mod memory_frames;
 pub mod page_list;
 mod platform;
 mod vmo;
 
+pub use address_space::{
+    Access, AccessError, AddressSpace, KeepAlive, MapRequest, MappingInfo, Mmu, MmuFull,
+    PageTarget, Perms, RegionRequest, SoftwareMmu, Vmar,
+};
 pub use error::{VmError, VmResult};
 pub use frame_source::{FrameSource, OutOfFrames};
 pub use geometry::{round_up_to_page, MAX_VMO_SIZE, PAGE_SIZE};

@@ -28,19 +28,23 @@ use core::fmt;
 use smallvec::SmallVec;
 
 use crate::accounting::page_counts;
+use crate::address_space::{PageTarget, Perms};
 use crate::attribution::{
     free_entries, note_insert, note_remove, settle, settle_above, settle_from, stored,
 };
 use crate::clone_tree::{self, content_target, NewChild};
 use crate::content_tree::{
-    has_visible_ancestor, is_read, release_unread, resolve, take_out, Source,
+    has_visible_ancestor, is_read, path_ranges, release_unread, resolve, take_out, Source,
 };
 use crate::error::{VmError, VmResult};
 pub use crate::family::ChildKind;
 use crate::family::{Family, FamilyState, Node, NodeId, Role};
 use crate::frame_source::{FrameSource, OutOfFrames};
-use crate::geometry::{checked_vmo_size, is_page_aligned, ByteRange, PageSpan, PAGE_SIZE};
+use crate::geometry::{
+    checked_vmo_size, is_page_aligned, ByteRange, PageSpan, MAX_VMO_SIZE, PAGE_SIZE,
+};
 use crate::invariants;
+use crate::mapping_registry::{invalidate, Change, MappingRecord, RecordKey, Translations};
 use crate::page_list::Entry;
 use crate::platform::{FrameOf, Platform};
 
@@ -68,8 +72,12 @@ pub struct VmoInfo {
     /// The kind of child this VMO was created as; `None` for a VMO created on its own.
     pub kind: Option<ChildKind>,
     /// Children created from this VMO that still exist (a closed child counts while its own
-    /// children live).
+    /// children live, and a mapping keeps its VMO in existence).
     pub num_children: u64,
+    /// Mappings of this VMO in any address space.
+    pub num_mappings: u64,
+    /// Distinct address spaces this VMO is mapped into.
+    pub mapped_spaces: u64,
 }
 
 /// A family's state with its lock held.
@@ -191,6 +199,10 @@ impl<P: Platform> Vmo<P> {
                 pages_len: size / PAGE,
             },
         )?;
+        if kind != ChildKind::Slice && kind != ChildKind::OneWay {
+            // The target's pages moved up into a hidden node that the snapshot shares.
+            invalidate(&state, target, 0..MAX_VMO_SIZE / PAGE, Change::Shared);
+        }
         Ok(Vmo {
             family: self.family.clone(),
             node: child,
@@ -305,6 +317,8 @@ impl<P: Platform> Vmo<P> {
             resizable,
             kind,
             num_children: u64::from(node.user_children),
+            num_mappings: state.mappings.count_of(self.node),
+            mapped_spaces: state.mappings.spaces_of(self.node),
         }
     }
 
@@ -340,6 +354,115 @@ impl<P: Platform> Vmo<P> {
     /// adding up). Exhaustive and slow: for tests.
     pub fn check_family_invariants(&self) -> Result<(), String> {
         invariants::check(&self.family.state.lock())
+    }
+
+    /// Records that pages `first_page..first_page + pages` of this VMO appear at `base` in
+    /// `space`, so that changes to them reach its translations. Pieces are registered all or
+    /// none.
+    pub(crate) fn register_mappings(
+        &self,
+        space: &Arc<dyn Translations>,
+        pieces: &[(u64, u64, u64)],
+    ) -> VmResult<SmallVec<[RecordKey; 2]>> {
+        let mut state = self.family.state.lock();
+        state.mappings.reserve(pieces.len())?;
+        let mut keys = SmallVec::new();
+        for &(first_page, pages, base) in pieces {
+            let record = MappingRecord {
+                node: self.node,
+                first_page,
+                pages,
+                base,
+                space: space.clone(),
+            };
+            keys.push(state.mappings.insert(record)?);
+        }
+        Ok(keys)
+    }
+
+    /// Changes the window of a registered mapping (after part of it was unmapped).
+    pub(crate) fn reshape_mapping(&self, key: RecordKey, first_page: u64, pages: u64, base: u64) {
+        let mut state = self.family.state.lock();
+        if let Some(record) = state.mappings.get_mut(key) {
+            (record.first_page, record.pages, record.base) = (first_page, pages, base);
+        }
+    }
+
+    /// Forgets a mapping; its translations must be removed by the caller.
+    pub(crate) fn unregister_mapping(&self, key: RecordKey) {
+        self.family.state.lock().mappings.remove(key);
+    }
+
+    /// Resolves a fault on page `page` of this VMO, mapped with `perms` at `vaddr`: a read
+    /// translates to the page's current frame (or to zeros), writable only if the VMO holds the
+    /// frame itself; a write first commits the page exactly as [`Vmo::write`] would. The
+    /// translation is installed under the family lock, so no change can slip in between.
+    pub(crate) fn fault_in(
+        &self,
+        page: u64,
+        write: bool,
+        perms: Perms,
+        vaddr: u64,
+        space: &dyn Translations,
+    ) -> VmResult<()> {
+        let mut state = self.family.state.lock();
+        if page >= state.node(self.node).pages_len {
+            return Err(VmError::OutOfRange);
+        }
+        let (target, base) = content_target(&state, self.node);
+        let page = base + page;
+        let frames = &*self.family.frames;
+        if write && state.node(target).pages.get(page).is_none() {
+            let span = PageSpan {
+                page,
+                in_page: 0,
+                len: PAGE_SIZE,
+                in_range: 0,
+            };
+            apply(
+                &mut state,
+                frames,
+                target,
+                core::iter::once((span, Want::Commit)),
+            )?;
+        }
+        let (translation, allowed) = match resolve(&state, target, page) {
+            Source::Frame { node, page: slot } => match state.node(node).pages.get(slot) {
+                Some(frame) if node == target => {
+                    (PageTarget::Frame(frames.physical_address(frame)), perms)
+                }
+                Some(frame) => (
+                    PageTarget::Frame(frames.physical_address(frame)),
+                    perms - Perms::WRITE,
+                ),
+                None => unreachable!("resolve points at a frame"),
+            },
+            Source::Zeros | Source::Marker { .. } => (PageTarget::Zeros, perms - Perms::WRITE),
+        };
+        space
+            .map(vaddr, translation, allowed)
+            .map_err(|_| VmError::NoMemory)
+    }
+
+    /// What page `page` of this VMO translates to right now and whether a write could go to
+    /// that frame in place: the truth a checker compares an MMU's translations with. `None`
+    /// beyond the end.
+    pub(crate) fn current_translation(&self, page: u64) -> Option<(PageTarget, bool)> {
+        let state = self.family.state.lock();
+        if page >= state.node(self.node).pages_len {
+            return None;
+        }
+        let (target, base) = content_target(&state, self.node);
+        Some(match resolve(&state, target, base + page) {
+            Source::Frame { node, page: slot } => match state.node(node).pages.get(slot) {
+                Some(frame) => (
+                    PageTarget::Frame(self.family.frames.physical_address(frame)),
+                    node == target,
+                ),
+                None => unreachable!("resolve points at a frame"),
+            },
+            Source::Zeros | Source::Marker { .. } => (PageTarget::Zeros, false),
+        })
     }
 
     /// Locks the family and finds the node holding this VMO's pages and the checked range in
@@ -395,6 +518,7 @@ impl<P: Platform> Vmo<P> {
                 }
                 node.pages.insert_reserved(span.page, frame);
                 note_insert(&mut state, target, span.page, Some(target));
+                invalidate(&state, target, span.page..span.page + 1, Change::Content);
                 return Ok(());
             }
         }
@@ -462,6 +586,7 @@ impl<P: Platform> Vmo<P> {
         free_entries(&mut state, frames, target, range.pages());
         // A one-way clone reads its parent again there, and may now be the oldest reader.
         settle_above(&mut state, target, range.pages());
+        invalidate(&state, target, range.pages(), Change::Content);
         Ok(())
     }
 
@@ -478,6 +603,7 @@ impl<P: Platform> Vmo<P> {
         if state.node(target).link.is_none() {
             // Nothing above: whole pages simply lose their frames.
             free_entries(&mut state, frames, target, whole.clone());
+            invalidate(&state, target, whole.clone(), Change::Content);
         } else if has_visible_ancestor(&state, target) {
             pages.extend(whole.clone());
         } else {
@@ -550,6 +676,8 @@ impl<P: Platform> Vmo<P> {
         if new_len >= old_len {
             return Ok(());
         }
+        // Before the windows below are clipped, while the paths still reach the dropped pages.
+        invalidate(&state, id, new_len..old_len, Change::Content);
         free_entries(&mut state, frames, id, new_len..old_len);
         let children = state.node(id).content_children.clone();
         for child in children {
@@ -626,28 +754,6 @@ fn frame_holding<S: FrameSource>(
             frame
         }),
     }
-}
-
-/// The node `id` and each ancestor through the links, with `pages` of `id` translated into that
-/// node's coordinates (clipped by every window on the way) and the shift that translates them
-/// back (`page of id = page of the node - shift`).
-fn path_ranges<F>(
-    state: &FamilyState<F>,
-    id: NodeId,
-    pages: core::ops::Range<u64>,
-) -> impl Iterator<Item = (NodeId, core::ops::Range<u64>, u64)> + '_ {
-    let mut next = Some((id, pages, 0));
-    core::iter::from_fn(move || {
-        let (node, range, shift) = next.take()?;
-        if let Some(link) = state.node(node).link {
-            let (start, end) = (range.start.min(link.limit), range.end.min(link.limit));
-            if start < end {
-                let up = start + link.offset..end + link.offset;
-                next = Some((link.parent, up, shift + link.offset));
-            }
-        }
-        Some((node, range, shift))
-    })
 }
 
 /// Decides what one page needs, without changing anything.
@@ -803,6 +909,17 @@ fn apply<'a, S: FrameSource>(
         release_all(plans);
         return Err(error);
     }
+    // Pages whose translations go stale: every one that does not stay as it was.
+    let changed = plans
+        .iter()
+        .filter(|(_, _, plan)| !matches!(plan, Plan::Own))
+        .fold(None, |acc: Option<core::ops::Range<u64>>, (span, _, _)| {
+            let page = span.page;
+            Some(match acc {
+                Some(range) => range.start.min(page)..range.end.max(page + 1),
+                None => page..page + 1,
+            })
+        });
     // Frames this VMO stopped reading whose payer it was: settled once the pages are in place.
     let mut left_behind: SmallVec<[(NodeId, u64); 2]> = SmallVec::new();
     // Slots are filled before any is only emptied: emptying the last entry of a chunk drops it,
@@ -875,6 +992,9 @@ fn apply<'a, S: FrameSource>(
             // A zero marker nobody reads any more (in a hidden node: nobody ever will).
             state.node_mut(node).pages.remove(slot);
         }
+    }
+    if let Some(changed) = changed {
+        invalidate(state, id, changed, Change::Content);
     }
     Ok(())
 }
