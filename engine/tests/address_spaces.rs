@@ -326,7 +326,7 @@ fn map_placement_errors_and_overlaps() {
     );
     assert_eq!(
         root.map(MapRequest {
-            vmo_offset: u64::MAX & !(PAGE - 1),
+            vmo_offset: !(PAGE - 1),
             ..request(&vmo, 2 * PAGE, rw())
         }),
         Err(VmError::OutOfRange)
@@ -552,4 +552,58 @@ fn reads_of_untouched_pages_map_the_zero_page_read_only() {
     assert_eq!(perms, rw());
     assert_eq!(frames.frames_in_use(), 1);
     space.check_translations().unwrap();
+}
+
+/// An MMU that forgets to take translations away: the checker must notice what it leaves.
+#[derive(Default)]
+struct ForgetfulMmu(SoftwareMmu);
+
+impl vm_engine::Mmu for ForgetfulMmu {
+    fn map(
+        &mut self,
+        vaddr: u64,
+        target: PageTarget,
+        perms: Perms,
+    ) -> Result<(), vm_engine::MmuFull> {
+        self.0.map(vaddr, target, perms)
+    }
+    fn unmap(&mut self, _vaddr: u64, _len: u64) {}
+    fn restrict(&mut self, _vaddr: u64, _len: u64, _allowed: Perms) {}
+    fn translation(&self, vaddr: u64) -> Option<(PageTarget, Perms)> {
+        self.0.translation(vaddr)
+    }
+    fn for_each_translation(&self, visit: &mut dyn FnMut(u64, PageTarget, Perms)) {
+        self.0.for_each_translation(visit)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[test]
+fn the_translation_checker_notices_what_an_mmu_failed_to_remove() {
+    let frames = Arc::new(InMemoryFrames::new());
+    let vmo = Arc::new(TestVmo::create(frames, 2 * PAGE, VmoOptions::default()).unwrap());
+    let space = Space::new(BASE, SPACE_SIZE, Box::<ForgetfulMmu>::default()).unwrap();
+    let at = map(&space.root(), &vmo, 2 * PAGE);
+    assert_eq!(
+        space.write(at, &[1; 2 * PAGE as usize]).0,
+        2 * PAGE as usize
+    );
+    space.check_translations().unwrap();
+    let _snapshot = vmo
+        .create_child(ChildKind::Snapshot, 0, PAGE, VmoOptions::default())
+        .unwrap();
+    let complaint = space.check_translations().unwrap_err();
+    assert!(complaint.contains("writable"), "{complaint}");
+
+    let other = Arc::new(
+        TestVmo::create(Arc::new(InMemoryFrames::new()), PAGE, VmoOptions::default()).unwrap(),
+    );
+    let space = Space::new(BASE, SPACE_SIZE, Box::<ForgetfulMmu>::default()).unwrap();
+    let at = map(&space.root(), &other, PAGE);
+    assert_eq!(read_at(&space, at), 0);
+    other.write(0, &[1]).unwrap();
+    let complaint = space.check_translations().unwrap_err();
+    assert!(complaint.contains("stale"), "{complaint}");
 }

@@ -29,12 +29,18 @@ use proptest::sample::select;
 use proptest::strategy::BoxedStrategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use vm_engine::{
-    ChildKind, FrameSource, InMemoryFrames, InMemoryPlatform, VmError, Vmo, VmoOptions,
+    AccessError, AddressSpace, ChildKind, FrameSource, InMemoryFrames, InMemoryPlatform,
+    MapRequest, Perms, SoftwareMmu, VmError, Vmo, VmoOptions,
 };
 
 use model::{Model, ModelInfo, Version, VmoId, MAX_VMO_SIZE, PAGE};
 
 type TestVmo = Vmo<InMemoryPlatform>;
+
+/// Every VMO is mapped (read and write) into one address space from its first byte for this
+/// many pages, whatever its size; accesses through the mapping go page by page, as a thread's
+/// would, and are compared with the model's reads and writes of the same pages.
+const MAPPED_PAGES: u64 = 8;
 
 /// Cases when `VM_PROPTEST_CASES` is not set.
 const DEFAULT_CASES: u32 = 256;
@@ -204,6 +210,17 @@ enum Op {
     SetFrameLimit {
         limit: Option<LimitArg>,
     },
+    MappedRead {
+        vmo: usize,
+        offset: u64,
+        len: u64,
+    },
+    MappedWrite {
+        vmo: usize,
+        offset: u64,
+        len: u64,
+        fill: Fill,
+    },
 }
 
 /// An operation with every argument concrete, as it is run on both sides and reported.
@@ -262,6 +279,18 @@ enum Action {
     SetFrameLimit {
         limit: Option<u64>,
     },
+    /// Through the VMO's mapping; `offset + len` stays inside the mapped window.
+    MappedRead {
+        vmo: VmoId,
+        offset: u64,
+        len: usize,
+    },
+    MappedWrite {
+        vmo: VmoId,
+        offset: u64,
+        len: usize,
+        fill: Fill,
+    },
 }
 
 impl Action {
@@ -276,6 +305,8 @@ impl Action {
             | Action::Decommit { vmo, .. }
             | Action::Zero { vmo, .. }
             | Action::Lookup { vmo, .. }
+            | Action::MappedRead { vmo, .. }
+            | Action::MappedWrite { vmo, .. }
             | Action::SetSize { vmo, .. } => Some(vmo),
         }
     }
@@ -283,9 +314,10 @@ impl Action {
     /// The byte range the action names, if it names one.
     fn range(&self) -> Option<(u64, u64)> {
         match *self {
-            Action::Read { offset, len, .. } | Action::Write { offset, len, .. } => {
-                Some((offset, len as u64))
-            }
+            Action::Read { offset, len, .. }
+            | Action::Write { offset, len, .. }
+            | Action::MappedRead { offset, len, .. }
+            | Action::MappedWrite { offset, len, .. } => Some((offset, len as u64)),
             Action::CreateChild { offset, size, .. } => Some((offset, size)),
             Action::Commit { offset, len, .. }
             | Action::Decommit { offset, len, .. }
@@ -313,6 +345,15 @@ fn zero_cap(model: &Model, vmo: VmoId) -> u64 {
     } else {
         MAX_ZERO_PAGES
     }
+}
+
+/// An access inside the mapped window of a VMO of `size` bytes: the offset wrapped into the
+/// VMO's pages and the one after them (so that some accesses run past the end), the length cut
+/// at the window's end.
+fn in_window(size: u64, offset: u64, len: u64) -> (u64, usize) {
+    let window = MAPPED_PAGES * PAGE;
+    let offset = offset % window.min(size.saturating_add(PAGE));
+    (offset, len.min(window - offset).min(MAX_BUFFER) as usize)
 }
 
 /// The concrete action `op` means in the current state, or `None` when it names a VMO and none
@@ -410,6 +451,26 @@ fn resolve(op: &Op, model: &Model) -> Option<Action> {
             };
             Action::SetSize { vmo, size }
         }
+        Op::MappedRead { vmo, offset, len } => {
+            let vmo = pick(vmo)?;
+            let (offset, len) = in_window(model.size(vmo), offset, len);
+            Action::MappedRead { vmo, offset, len }
+        }
+        Op::MappedWrite {
+            vmo,
+            offset,
+            len,
+            fill,
+        } => {
+            let vmo = pick(vmo)?;
+            let (offset, len) = in_window(model.size(vmo), offset, len);
+            Action::MappedWrite {
+                vmo,
+                offset,
+                len,
+                fill,
+            }
+        }
         Op::SetFrameLimit { limit } => Action::SetFrameLimit {
             limit: limit.map(|limit| match limit {
                 LimitArg::Headroom(extra) => model.frames_in_use() + u64::from(extra),
@@ -440,10 +501,17 @@ struct Coverage {
     one_way_writes: usize,
     /// Successful decommits of one-way clones (the parent shows again).
     one_way_decommits: usize,
+    /// Successful reads and writes through mappings.
+    mapped_accesses: usize,
+    /// Translations removed or write-protected because their page changed (unmaps of whole
+    /// mappings at close included).
+    shootdowns: u64,
 }
 
 impl Coverage {
     fn add(&mut self, other: &Coverage) {
+        self.mapped_accesses += other.mapped_accesses;
+        self.shootdowns += other.shootdowns;
         for (mine, theirs) in self.children.iter_mut().zip(other.children) {
             *mine += theirs;
         }
@@ -460,7 +528,10 @@ impl Coverage {
 struct World {
     frames: Arc<InMemoryFrames>,
     model: Model,
-    vmos: BTreeMap<VmoId, TestVmo>,
+    vmos: BTreeMap<VmoId, Arc<TestVmo>>,
+    /// Where every live VMO's window is mapped.
+    space: AddressSpace<InMemoryPlatform>,
+    mapped: BTreeMap<VmoId, u64>,
     /// The frame address a lookup reported for a version, kept while some observing VMO shows
     /// that version: it must keep its frame, and no other visible version may share it.
     addresses: BTreeMap<Version, u64>,
@@ -517,6 +588,9 @@ impl World {
             frames: Arc::new(InMemoryFrames::new()),
             model: Model::new(),
             vmos: BTreeMap::new(),
+            space: AddressSpace::new(1 << 30, 1 << 40, Box::new(SoftwareMmu::new()))
+                .expect("a valid address range"),
+            mapped: BTreeMap::new(),
             addresses: BTreeMap::new(),
             coverage: Coverage::default(),
         }
@@ -524,6 +598,79 @@ impl World {
 
     fn engine(&self, vmo: VmoId) -> &TestVmo {
         &self.vmos[&vmo]
+    }
+
+    /// Takes a new engine VMO and maps its window.
+    fn adopt(&mut self, id: VmoId, vmo: TestVmo) {
+        let vmo = Arc::new(vmo);
+        let base = self
+            .space
+            .root()
+            .map(MapRequest {
+                offset: None,
+                overwrite: false,
+                vmo: vmo.clone(),
+                vmo_offset: 0,
+                len: MAPPED_PAGES * PAGE,
+                perms: Perms::READ | Perms::WRITE,
+                max_perms: Perms::READ | Perms::WRITE,
+                align: PAGE,
+                populate: false,
+                keep_alive: None,
+            })
+            .expect("the address space has room");
+        self.mapped.insert(id, base);
+        self.vmos.insert(id, vmo);
+    }
+
+    /// Reads (or, with `fill`, writes) through `vmo`'s mapping page by page, as a thread would,
+    /// and the model's VMO one page at a time: both stop at the first page that fails, with the
+    /// same error (past the VMO's end: the model's `OutOfRange`), after the same bytes.
+    fn mapped_access(
+        &mut self,
+        vmo: VmoId,
+        offset: u64,
+        len: usize,
+        fill: Option<Fill>,
+    ) -> Result<Result<(), VmError>, String> {
+        let base = self.mapped[&vmo];
+        let data = fill.map(|fill| fill.bytes(len));
+        let mut done = 0usize;
+        while done < len {
+            let at = offset + done as u64;
+            let chunk = (PAGE - at % PAGE).min((len - done) as u64) as usize;
+            let as_result = |(copied, stopped): (usize, Option<AccessError>)| match stopped {
+                None if copied == chunk => Ok(()),
+                Some(AccessError::BeyondEnd) if copied == 0 => Err(VmError::OutOfRange),
+                Some(AccessError::NoMemory) if copied == 0 => Err(VmError::NoMemory),
+                _ => Err(VmError::NotSupported), // never the model's answer: reported as a mismatch
+            };
+            let outcome = match &data {
+                Some(data) => {
+                    let bytes = &data[done..done + chunk];
+                    let model = self.model.write(vmo, at, bytes);
+                    let engine = as_result(self.space.write(base + at, bytes));
+                    compare_results(model, engine)
+                        .map_err(|e| format!("write through the mapping at {at:#x}: {e}"))?;
+                    model
+                }
+                None => {
+                    let model = self.model.read(vmo, at, chunk);
+                    let mut buffer = vec![0xa5; chunk];
+                    let engine =
+                        as_result(self.space.read(base + at, &mut buffer)).map(|()| buffer);
+                    let outcome = model.as_ref().map(|_| ()).map_err(|e| *e);
+                    compare_bytes("read through the mapping", model, engine)?;
+                    outcome
+                }
+            };
+            if let Err(error) = outcome {
+                return Ok(Err(error));
+            }
+            done += chunk;
+        }
+        self.coverage.mapped_accesses += 1;
+        Ok(Ok(()))
     }
 
     /// Runs `action` on both sides, then compares everything observable.
@@ -594,7 +741,7 @@ impl World {
                 let engine = TestVmo::create(self.frames.clone(), size, VmoOptions { resizable });
                 match (model, engine) {
                     (Ok(id), Ok(vmo)) => {
-                        self.vmos.insert(id, vmo);
+                        self.adopt(id, vmo);
                         Ok(Ok(()))
                     }
                     (Err(expected), Err(actual)) if expected == actual => Ok(Err(expected)),
@@ -616,7 +763,7 @@ impl World {
                         .create_child(kind, offset, size, VmoOptions { resizable });
                 match (model, engine) {
                     (Ok(id), Ok(vmo)) => {
-                        self.vmos.insert(id, vmo);
+                        self.adopt(id, vmo);
                         let index = KINDS.iter().position(|&k| k == kind).unwrap_or(0);
                         self.coverage.children[index] += 1;
                         Ok(Ok(()))
@@ -627,7 +774,18 @@ impl World {
             }
             Action::Close { vmo } => {
                 self.model.close(vmo);
-                drop(self.vmos.remove(&vmo));
+                // The mapping holds the VMO: it goes first, so that the close is a close.
+                if let Some(base) = self.mapped.remove(&vmo) {
+                    self.space
+                        .root()
+                        .unmap(base, MAPPED_PAGES * PAGE)
+                        .map_err(|e| format!("unmapping {vmo:?}: {e}"))?;
+                }
+                let vmo = self.vmos.remove(&vmo);
+                if vmo.as_ref().is_some_and(|vmo| Arc::strong_count(vmo) != 1) {
+                    return Err("an unmapped VMO is still held by its mapping".into());
+                }
+                drop(vmo);
                 Ok(Ok(()))
             }
             Action::Read { vmo, offset, len } => {
@@ -683,6 +841,13 @@ impl World {
                 let model = self.model.set_size(vmo, size);
                 agreed(model, self.engine(vmo).set_size(size))
             }
+            Action::MappedRead { vmo, offset, len } => self.mapped_access(vmo, offset, len, None),
+            Action::MappedWrite {
+                vmo,
+                offset,
+                len,
+                fill,
+            } => self.mapped_access(vmo, offset, len, Some(fill)),
             Action::SetFrameLimit { limit } => {
                 self.model.set_frame_limit(limit);
                 match limit {
@@ -776,8 +941,12 @@ impl World {
         Ok(())
     }
 
-    /// The engine's invariant checker on one live VMO of each family.
+    /// The engine's invariant checker on one live VMO of each family, and every translation
+    /// of the address space against the engine.
     fn check_invariants(&self) -> Result<(), String> {
+        self.space
+            .check_translations()
+            .map_err(|e| format!("translations: {e}"))?;
         let mut checked = BTreeSet::new();
         for (&id, vmo) in &self.vmos {
             if checked.insert(self.model.family(id)) {
@@ -841,6 +1010,11 @@ impl World {
     /// Closes every live VMO, newest first (children before their parents), comparing
     /// everything after each close, and checks no frame is left.
     fn finish(&mut self) -> Result<bool, String> {
+        self.coverage.shootdowns += self.space.with_mmu(|mmu| {
+            mmu.as_any()
+                .downcast_ref::<SoftwareMmu>()
+                .map_or(0, |mmu| mmu.unmaps + mmu.restricts)
+        });
         let live: Vec<VmoId> = self.model.live().collect();
         for vmo in live.into_iter().rev() {
             let close = Action::Close { vmo };
@@ -1172,6 +1346,10 @@ fn op(profile: Profile) -> BoxedStrategy<Op> {
         5 => (vmo_index(), new_size(pages, hostile_too))
             .prop_map(|(vmo, size)| Op::SetSize { vmo, size }),
         4 => frame_limit().prop_map(|limit| Op::SetFrameLimit { limit }),
+        9 => (vmo_index(), 0..MAPPED_PAGES * PAGE, 1..2 * PAGE + 3)
+            .prop_map(|(vmo, offset, len)| Op::MappedRead { vmo, offset, len }),
+        12 => (vmo_index(), 0..MAPPED_PAGES * PAGE, 1..2 * PAGE + 3, fill())
+            .prop_map(|(vmo, offset, len, fill)| Op::MappedWrite { vmo, offset, len, fill }),
     ]
     .boxed()
 }
@@ -1268,6 +1446,8 @@ fn engine_matches_model_on_random_operation_sequences() {
         assert!(coverage.no_memory >= 100, "{coverage:?}");
         assert!(coverage.lookups >= 100, "{coverage:?}");
         assert!(coverage.one_way_writes >= 100, "{coverage:?}");
+        assert!(coverage.mapped_accesses >= 1000, "{coverage:?}");
+        assert!(coverage.shootdowns >= 1000, "{coverage:?}");
         // Decommit refuses VMOs that share pages with a snapshot (also one taken through a
         // slice), so fewer succeed than other operations: a default run sees 25 to 40, and the
         // floor leaves room for the randomness of the seed.

@@ -29,7 +29,10 @@ pub mod user;
 pub mod vmo_object;
 pub mod zircon;
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
+
+use vm_engine::{AddressSpace, Mmu, SoftwareMmu};
 
 pub use handle_table::{HandleTable, HandleValue, HANDLE_INVALID};
 pub use koid::Koid;
@@ -45,17 +48,31 @@ pub use zircon::Syscalls;
 
 use koid::KoidAllocator;
 
+/// Where every process's root VMAR starts when the embedder does not say: Zircon's user
+/// address space on x86-64 (16 MiB up to just below 2^47).
+pub const DEFAULT_USER_BASE: u64 = 0x100_0000;
+/// Size of the default user range.
+pub const DEFAULT_USER_SIZE: u64 = (1 << 47) - DEFAULT_USER_BASE - 4096;
+
 /// One kernel: its frames, objects and handles.
 pub struct Kernel<P: KernelPlatform> {
     frames: Arc<P::Frames>,
     koids: KoidAllocator,
     handles: Arc<HandleTable<P>>,
     root_job: Arc<Job<P>>,
+    /// Base and size of every process's root VMAR.
+    user_range: (u64, u64),
 }
 
 impl<P: KernelPlatform> Kernel<P> {
-    /// A kernel whose VMOs take frames from `frames`, with the root job and no process.
+    /// A kernel whose VMOs take frames from `frames`, with the root job and no process, and
+    /// root VMARs covering the default user range.
     pub fn new(frames: Arc<P::Frames>) -> Self {
+        Self::with_user_range(frames, DEFAULT_USER_BASE, DEFAULT_USER_SIZE)
+    }
+
+    /// A kernel whose processes' root VMARs all cover `[base, base + size)` (page aligned).
+    pub fn with_user_range(frames: Arc<P::Frames>, base: u64, size: u64) -> Self {
         let koids = KoidAllocator::new();
         let root_job = Arc::new(Job::new(koids.allocate()));
         Kernel {
@@ -63,7 +80,13 @@ impl<P: KernelPlatform> Kernel<P> {
             koids,
             handles: Arc::new(HandleTable::new()),
             root_job,
+            user_range: (base, size),
         }
+    }
+
+    /// Base and size of every root VMAR.
+    pub fn user_range(&self) -> (u64, u64) {
+        self.user_range
     }
 
     /// Where VMO pages come from.
@@ -86,17 +109,30 @@ impl<P: KernelPlatform> Kernel<P> {
         self.koids.allocate()
     }
 
-    /// A new process in the root job, holding no handle.
-    pub fn create_process(&self, name: Name) -> Arc<Process<P>> {
+    /// A new process in the root job, holding no handle, whose address space has a software
+    /// MMU (it runs no thread: its memory is reached through the kernel).
+    pub fn create_process(&self, name: Name) -> Result<Arc<Process<P>>, Status> {
+        self.create_process_with_mmu(name, Box::new(SoftwareMmu::new()))
+    }
+
+    /// A new process whose address space's translations go to `mmu`.
+    pub fn create_process_with_mmu(
+        &self,
+        name: Name,
+        mmu: Box<dyn Mmu>,
+    ) -> Result<Arc<Process<P>>, Status> {
+        let (base, size) = self.user_range;
+        let space = AddressSpace::new(base, size, mmu).map_err(status::from_vm_error)?;
         let koid = self.koids.allocate();
         let vmar = self.koids.allocate();
-        Arc::new(Process::new(
+        Ok(Arc::new(Process::new(
             koid,
             vmar,
             self.root_job.koid(),
             name,
             &self.handles,
-        ))
+            space,
+        )))
     }
 
     /// A process to run system calls as, with handles to its job and its root VMAR (what a
@@ -105,7 +141,7 @@ impl<P: KernelPlatform> Kernel<P> {
         &self,
         name: Name,
     ) -> Result<(Arc<Process<P>>, HandleValue, HandleValue), Status> {
-        let process = self.create_process(name);
+        let process = self.create_process(name)?;
         let job = self.handles.add(
             &process,
             Object::Job(self.root_job.clone()),

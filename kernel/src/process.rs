@@ -1,9 +1,11 @@
-//! Processes, the default job, and the VMAR objects that stand for address spaces. A process
-//! owns the handles in the kernel's table that carry its koid; when its last reference goes, so
-//! do they. Address spaces themselves arrive with the address-space work; a [`Vmar`] is for now
-//! the object its handle refers to.
+//! Processes, the default job, and VMAR objects. A process owns the handles in the kernel's
+//! table that carry its koid and an address space; when its last reference goes, so do its
+//! handles and every mapping of its address space (VMAR handles held elsewhere then answer
+//! `ZX_ERR_BAD_STATE`).
 
 use alloc::sync::{Arc, Weak};
+
+use vm_engine::AddressSpace;
 
 use crate::handle_table::HandleTable;
 use crate::koid::Koid;
@@ -20,6 +22,8 @@ pub struct Process<P: KernelPlatform> {
     handle_mask: u32,
     root_vmar: Arc<Vmar<P>>,
     handles: Weak<HandleTable<P>>,
+    // Last: the handles go first, then the mappings.
+    address_space: AddressSpace<P>,
 }
 
 impl<P: KernelPlatform> Process<P> {
@@ -29,6 +33,7 @@ impl<P: KernelPlatform> Process<P> {
         job: Koid,
         name: Name,
         handles: &Arc<HandleTable<P>>,
+        address_space: AddressSpace<P>,
     ) -> Self {
         Process {
             koid,
@@ -36,12 +41,9 @@ impl<P: KernelPlatform> Process<P> {
             name: lock_api::Mutex::new(name),
             signals: Signals::new(),
             handle_mask: handle_mask_for(koid),
-            root_vmar: Arc::new(Vmar {
-                koid: vmar_koid,
-                process: koid,
-                signals: Signals::new(),
-            }),
+            root_vmar: Arc::new(Vmar::new(vmar_koid, koid, address_space.root())),
             handles: Arc::downgrade(handles),
+            address_space,
         }
     }
 
@@ -73,6 +75,11 @@ impl<P: KernelPlatform> Process<P> {
     /// The root of the process's address space.
     pub fn root_vmar(&self) -> &Arc<Vmar<P>> {
         &self.root_vmar
+    }
+
+    /// The process's address space.
+    pub fn address_space(&self) -> &AddressSpace<P> {
+        &self.address_space
     }
 
     /// The value XORed into this process's handle values, so that the same slot of the table
@@ -136,14 +143,29 @@ impl<P: KernelPlatform> Job<P> {
     }
 }
 
-/// A virtual memory address region of a process.
+/// A virtual memory address region of a process: the kernel object for an engine region.
 pub struct Vmar<P: KernelPlatform> {
     koid: Koid,
     process: Koid,
     signals: Signals<P>,
+    region: vm_engine::Vmar<P>,
 }
 
 impl<P: KernelPlatform> Vmar<P> {
+    pub(crate) fn new(koid: Koid, process: Koid, region: vm_engine::Vmar<P>) -> Self {
+        Vmar {
+            koid,
+            process,
+            signals: Signals::new(),
+            region,
+        }
+    }
+
+    /// The engine region.
+    pub fn region(&self) -> &vm_engine::Vmar<P> {
+        &self.region
+    }
+
     /// The VMAR's id.
     pub fn koid(&self) -> Koid {
         self.koid

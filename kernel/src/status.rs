@@ -51,6 +51,11 @@ pub fn from_vm_error(error: VmError) -> Status {
         VmError::NotSupported => ZX_ERR_NOT_SUPPORTED,
         VmError::NotResizable => ZX_ERR_UNAVAILABLE,
         VmError::BufferTooSmall => ZX_ERR_BUFFER_TOO_SMALL,
+        VmError::AlreadyExists => ZX_ERR_ALREADY_EXISTS,
+        VmError::NoResources => ZX_ERR_NO_RESOURCES,
+        VmError::BadState => ZX_ERR_BAD_STATE,
+        VmError::AccessDenied => ZX_ERR_ACCESS_DENIED,
+        VmError::NotFound => ZX_ERR_NOT_FOUND,
     }
 }
 
@@ -68,6 +73,11 @@ mod tests {
             (VmError::NotResizable, -28),
             (VmError::BufferTooSmall, -15),
             (VmError::NotCommitted, -4),
+            (VmError::AlreadyExists, -26),
+            (VmError::NoResources, -3),
+            (VmError::BadState, -20),
+            (VmError::AccessDenied, -30),
+            (VmError::NotFound, -25),
         ];
         for (error, code) in all {
             assert_eq!(from_vm_error(error), code, "{error:?}");

@@ -30,9 +30,10 @@ pub enum VmoOrigin {
 
 /// A virtual memory object as the kernel layer holds it.
 pub struct VmoObject<P: KernelPlatform> {
-    // Field order matters: the engine VMO is dropped (closing its node) before the close notice
-    // tells the ancestors.
-    vmo: Vmo<P>,
+    // Field order matters: the engine VMO is dropped (closing its node, unless a mapping still
+    // holds it) before the close notice tells the ancestors. A mapping holds this object too,
+    // and drops its own reference to the engine VMO first, so the last one to go closes it.
+    vmo: Arc<Vmo<P>>,
     close_notice: CloseNotice<P>,
     koid: Koid,
     parent_koid: Koid,
@@ -97,7 +98,7 @@ impl<P: KernelPlatform> VmoObject<P> {
         name: Name,
     ) -> Self {
         VmoObject {
-            vmo,
+            vmo: Arc::new(vmo),
             close_notice: CloseNotice {
                 node: Arc::new(SignalNode {
                     signals: Signals::new(),
@@ -115,6 +116,11 @@ impl<P: KernelPlatform> VmoObject<P> {
 
     /// The engine VMO.
     pub fn vmo(&self) -> &Vmo<P> {
+        &self.vmo
+    }
+
+    /// The engine VMO as mappings hold it.
+    pub fn shared_vmo(&self) -> &Arc<Vmo<P>> {
         &self.vmo
     }
 

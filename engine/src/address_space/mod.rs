@@ -345,10 +345,15 @@ impl<P: Platform> AddressSpace<P> {
         (done, None)
     }
 
-    /// The bytes from `vaddr` to the end of the mapping that covers it (`None` if none does).
-    pub fn mapped_len_at(&self, vaddr: u64) -> Option<u64> {
+    /// The mapping that covers `vaddr`, if any.
+    pub fn mapping_at(&self, vaddr: u64) -> Option<MappingInfo> {
         let tree = self.shared.tree.lock();
-        tree.mapping_at(0, vaddr).map(|m| m.end() - vaddr)
+        tree.mapping_at(0, vaddr).map(|m| MappingInfo {
+            base: m.base,
+            len: m.len,
+            vmo_offset: m.vmo_offset,
+            perms: m.perms,
+        })
     }
 
     /// Every mapping, in address order.

@@ -319,54 +319,108 @@ pub extern "C" fn zx_vmar_root_self() -> Handle {
     Runtime::get().root_vmar()
 }
 
-/// `zx_vmar_map`: `ZX_ERR_NOT_SUPPORTED` after the handle checks until address spaces exist.
+/// `zx_vmar_map`. A NULL or unusable `mapped_addr` is `ZX_ERR_INVALID_ARGS` after every other
+/// check, and the new mapping is removed again (Zircon's copy-out).
+///
+/// # Safety
+/// `mapped_addr`, if plausible, must be writable.
 #[no_mangle]
-pub extern "C" fn zx_vmar_map(
+pub unsafe extern "C" fn zx_vmar_map(
     handle: Handle,
-    _options: u32,
-    _vmar_offset: usize,
-    _vmo: Handle,
-    _vmo_offset: u64,
-    _len: usize,
-    _mapped_addr: *mut usize,
+    options: u32,
+    vmar_offset: usize,
+    vmo: Handle,
+    vmo_offset: u64,
+    len: usize,
+    mapped_addr: *mut usize,
 ) -> Status {
-    guarded(|| status(Runtime::get().syscalls().vmar_call(handle)))
+    guarded(|| {
+        let syscalls = Runtime::get().syscalls();
+        let result = syscalls.vmar_map(
+            handle,
+            options,
+            vmar_offset as u64,
+            vmo,
+            vmo_offset,
+            len as u64,
+        );
+        match result {
+            Err(status) => status,
+            // SAFETY: the caller's contract for `mapped_addr`.
+            Ok(addr) if unsafe { store(mapped_addr, addr as usize) } => ZX_OK,
+            Ok(addr) => {
+                let rounded = vm_engine::round_up_to_page(len as u64).unwrap_or(len as u64);
+                let _ = syscalls.vmar_unmap(handle, addr, rounded);
+                ZX_ERR_INVALID_ARGS
+            }
+        }
+    })
 }
 
-/// `zx_vmar_unmap`: see [`zx_vmar_map`].
+/// `zx_vmar_unmap`.
 #[no_mangle]
-pub extern "C" fn zx_vmar_unmap(handle: Handle, _addr: usize, _len: usize) -> Status {
-    guarded(|| status(Runtime::get().syscalls().vmar_call(handle)))
+pub extern "C" fn zx_vmar_unmap(handle: Handle, addr: usize, len: usize) -> Status {
+    guarded(|| {
+        status(
+            Runtime::get()
+                .syscalls()
+                .vmar_unmap(handle, addr as u64, len as u64),
+        )
+    })
 }
 
-/// `zx_vmar_protect`: see [`zx_vmar_map`].
+/// `zx_vmar_protect`.
 #[no_mangle]
-pub extern "C" fn zx_vmar_protect(
-    handle: Handle,
-    _options: u32,
-    _addr: usize,
-    _len: usize,
-) -> Status {
-    guarded(|| status(Runtime::get().syscalls().vmar_call(handle)))
+pub extern "C" fn zx_vmar_protect(handle: Handle, options: u32, addr: usize, len: usize) -> Status {
+    guarded(|| {
+        status(
+            Runtime::get()
+                .syscalls()
+                .vmar_protect(handle, options, addr as u64, len as u64),
+        )
+    })
 }
 
-/// `zx_vmar_allocate`: see [`zx_vmar_map`].
+/// `zx_vmar_allocate`. Unusable out-pointers are `ZX_ERR_INVALID_ARGS` after every other check,
+/// and the new VMAR is destroyed again.
+///
+/// # Safety
+/// `child_vmar` and `child_addr`, if plausible, must be writable.
 #[no_mangle]
-pub extern "C" fn zx_vmar_allocate(
+pub unsafe extern "C" fn zx_vmar_allocate(
     parent_vmar: Handle,
-    _options: u32,
-    _offset: usize,
-    _size: usize,
-    _child_vmar: *mut Handle,
-    _child_addr: *mut usize,
+    options: u32,
+    offset: usize,
+    size: usize,
+    child_vmar: *mut Handle,
+    child_addr: *mut usize,
 ) -> Status {
-    guarded(|| status(Runtime::get().syscalls().vmar_call(parent_vmar)))
+    guarded(|| {
+        let syscalls = Runtime::get().syscalls();
+        match syscalls.vmar_allocate(parent_vmar, options, offset as u64, size as u64) {
+            Err(status) => status,
+            Ok((child, addr)) => {
+                if out_ok(child_vmar) && out_ok(child_addr) {
+                    // SAFETY: both plausible, hence writable by the caller's contract.
+                    unsafe {
+                        store(child_vmar, child);
+                        store(child_addr, addr as usize);
+                    }
+                    ZX_OK
+                } else {
+                    let _ = syscalls.vmar_destroy(child);
+                    let _ = syscalls.handle_close(child);
+                    ZX_ERR_INVALID_ARGS
+                }
+            }
+        }
+    })
 }
 
-/// `zx_vmar_destroy`: see [`zx_vmar_map`].
+/// `zx_vmar_destroy`.
 #[no_mangle]
 pub extern "C" fn zx_vmar_destroy(handle: Handle) -> Status {
-    guarded(|| status(Runtime::get().syscalls().vmar_call(handle)))
+    guarded(|| status(Runtime::get().syscalls().vmar_destroy(handle)))
 }
 
 /// `zx_job_default`: the job the calling program's process runs in.
@@ -415,27 +469,66 @@ pub unsafe extern "C" fn zx_process_create(
     })
 }
 
-/// `zx_process_read_memory`: `ZX_ERR_NOT_SUPPORTED` after the handle checks until address
-/// spaces exist.
+/// `zx_process_read_memory`. `actual` may be NULL (it is optional here, as in Zircon's
+/// out-pointer handling of `zx_object_get_info`).
+///
+/// # Safety
+/// `buffer`, if plausible, must be writable for `buffer_size` bytes; `actual`, if plausible,
+/// writable.
 #[no_mangle]
-pub extern "C" fn zx_process_read_memory(
+pub unsafe extern "C" fn zx_process_read_memory(
     handle: Handle,
-    _vaddr: usize,
-    _buffer: *mut c_void,
-    _buffer_size: usize,
-    _actual: *mut usize,
+    vaddr: usize,
+    buffer: *mut c_void,
+    buffer_size: usize,
+    actual: *mut usize,
 ) -> Status {
-    guarded(|| status(Runtime::get().syscalls().process_memory_call(handle)))
+    guarded(|| {
+        // SAFETY: the caller's contract for `buffer`.
+        let buffer = unsafe { user_buffer(buffer, buffer_size) };
+        let result = Runtime::get()
+            .syscalls()
+            .process_read_memory(handle, vaddr as u64, buffer);
+        // SAFETY: the caller's contract for `actual`.
+        unsafe { store_count(actual, result) }
+    })
 }
 
-/// `zx_process_write_memory`: see [`zx_process_read_memory`].
+/// `zx_process_write_memory`. `actual` may be NULL.
+///
+/// # Safety
+/// `buffer`, if plausible, must be readable for `buffer_size` bytes; `actual`, if plausible,
+/// writable.
 #[no_mangle]
-pub extern "C" fn zx_process_write_memory(
+pub unsafe extern "C" fn zx_process_write_memory(
     handle: Handle,
-    _vaddr: usize,
-    _buffer: *const c_void,
-    _buffer_size: usize,
-    _actual: *mut usize,
+    vaddr: usize,
+    buffer: *const c_void,
+    buffer_size: usize,
+    actual: *mut usize,
 ) -> Status {
-    guarded(|| status(Runtime::get().syscalls().process_memory_call(handle)))
+    guarded(|| {
+        // SAFETY: the caller's contract for `buffer`.
+        let bytes = unsafe { user_bytes(buffer, buffer_size) };
+        let result = Runtime::get()
+            .syscalls()
+            .process_write_memory(handle, vaddr as u64, bytes);
+        // SAFETY: the caller's contract for `actual`.
+        unsafe { store_count(actual, result) }
+    })
+}
+
+/// Stores a byte count at `actual` when the pointer is usable (it is optional).
+///
+/// # Safety
+/// `actual`, if plausible, must be writable.
+unsafe fn store_count(actual: *mut usize, result: Result<usize, Status>) -> Status {
+    match result {
+        Ok(count) => {
+            // SAFETY: forwarded from this function's contract.
+            unsafe { store(actual, count) };
+            ZX_OK
+        }
+        Err(status) => status,
+    }
 }

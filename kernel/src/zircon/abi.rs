@@ -69,3 +69,36 @@ pub const ZX_INFO_VMO_IS_COW_CLONE: u32 = 1 << 2;
 pub const ZX_INFO_VMO_VIA_HANDLE: u32 = 1 << 3;
 /// See [`ZX_INFO_VMO_TYPE_PAGED`].
 pub const ZX_INFO_VMO_IMMUTABLE: u32 = 1 << 8;
+
+/// `zx_vmar_map` / `protect`: mapping permissions.
+pub const ZX_VM_PERM_READ: u32 = 1 << 0;
+/// See [`ZX_VM_PERM_READ`].
+pub const ZX_VM_PERM_WRITE: u32 = 1 << 1;
+/// See [`ZX_VM_PERM_READ`].
+pub const ZX_VM_PERM_EXECUTE: u32 = 1 << 2;
+/// `zx_vmar_allocate`: prefer placing children close together (a hint; accepted and ignored).
+pub const ZX_VM_COMPACT: u32 = 1 << 3;
+/// Place at the given offset.
+pub const ZX_VM_SPECIFIC: u32 = 1 << 4;
+/// `zx_vmar_map`: place at the given offset, replacing mappings there.
+pub const ZX_VM_SPECIFIC_OVERWRITE: u32 = 1 << 5;
+/// `zx_vmar_allocate`: specific placements allowed inside.
+pub const ZX_VM_CAN_MAP_SPECIFIC: u32 = 1 << 6;
+/// `zx_vmar_allocate`: readable mappings allowed inside.
+pub const ZX_VM_CAN_MAP_READ: u32 = 1 << 7;
+/// `zx_vmar_allocate`: writable mappings allowed inside.
+pub const ZX_VM_CAN_MAP_WRITE: u32 = 1 << 8;
+/// `zx_vmar_allocate`: executable mappings allowed inside.
+pub const ZX_VM_CAN_MAP_EXECUTE: u32 = 1 << 9;
+/// `zx_vmar_map`: install translations for the pages already committed.
+pub const ZX_VM_MAP_RANGE: u32 = 1 << 10;
+/// `zx_vmar_map`: refuse a resizable VMO.
+pub const ZX_VM_REQUIRE_NON_RESIZABLE: u32 = 1 << 11;
+/// The alignment field: `n << ZX_VM_ALIGN_BASE` asks for a base aligned to `1 << n`
+/// (`n` in 10..=32; 0 means a page).
+pub const ZX_VM_ALIGN_BASE: u32 = 24;
+/// Mask of the alignment field.
+pub const ZX_VM_ALIGN_MASK: u32 = 0x1f << ZX_VM_ALIGN_BASE;
+
+/// `zx_process_read_memory` / `write_memory`: the most bytes one call may move (Zircon's limit).
+pub const MAX_PROCESS_MEMORY_CALL: usize = 64 << 20;

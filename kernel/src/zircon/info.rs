@@ -95,8 +95,9 @@ pub(crate) fn vmo<P: KernelPlatform>(vmo: &VmoObject<P>, rights: Rights, len: us
     record.put_u64(40, info.size);
     record.put_u64(48, vmo.parent_koid());
     record.put_u64(56, info.num_children);
-    record.put_u64(64, 0); // num_mappings: address spaces arrive later
-    record.put_u64(72, 1); // share_count: reachable through handles of one process
+    record.put_u64(64, info.num_mappings);
+    // Zircon's share_count: address spaces mapping it, but never below 1.
+    record.put_u64(72, info.mapped_spaces.max(1));
     record.put_u32(80, flags);
     record.put_u64(88, info.committed_bytes);
     record.put_u32(96, rights.bits());

@@ -12,6 +12,7 @@ mod handle_calls;
 mod info;
 mod object_calls;
 mod process_calls;
+mod vmar_calls;
 mod vmo_calls;
 
 use alloc::sync::Arc;
