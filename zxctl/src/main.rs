@@ -1,11 +1,13 @@
 //! `zxctl`: shows the memory system at work. Without arguments it runs the tour: each engine
-//! operation on a VMO, its result, and the VMO's accounting afterwards, then a family of clones.
+//! operation on a VMO, its result, and the VMO's accounting afterwards, then a family of clones,
+//! then a VMO mapped into an address space and the translations its MMU holds.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use vm_engine::{
-    ChildKind, FrameSource, InMemoryFrames, InMemoryPlatform, VmResult, Vmo, VmoOptions,
+    AddressSpace, ChildKind, FrameSource, InMemoryFrames, InMemoryPlatform, MapRequest, PageTarget,
+    Perms, SoftwareMmu, VmResult, Vmo, VmoOptions,
 };
 use vm_kernel::status::from_vm_error;
 
@@ -127,5 +129,59 @@ fn clones() -> VmResult<()> {
     family(&frames, &[("snapshot", &snapshot)]);
     drop(snapshot);
     println!("\nAll closed: frames in use {}", frames.frames_in_use());
+    mappings()
+}
+
+/// Prints what the MMU translates the mapped page to.
+fn translation(space: &AddressSpace<InMemoryPlatform>, addr: u64, what: &str) {
+    let shown = match space.with_mmu(|mmu| mmu.translation(addr)) {
+        None => "no translation (the next access faults)".to_string(),
+        Some((PageTarget::Frame(address), perms)) => format!("frame {address:#x}, {perms:?}"),
+        Some((PageTarget::Zeros, perms)) => format!("the zero page, {perms:?}"),
+    };
+    println!("  {what:<52} -> {shown}");
+}
+
+/// The third part of the tour: faults fill the MMU; changes to the page empty it again.
+fn mappings() -> VmResult<()> {
+    println!("\nA mapping shows a VMO in an address space; faults install translations.\n");
+    let frames = Arc::new(InMemoryFrames::new());
+    let vmo = Arc::new(Vmo::<InMemoryPlatform>::create(
+        frames,
+        PAGE,
+        VmoOptions::default(),
+    )?);
+    let space =
+        AddressSpace::<InMemoryPlatform>::new(1 << 30, 1 << 30, Box::new(SoftwareMmu::new()))?;
+    let addr = space.root().map(MapRequest {
+        offset: None,
+        overwrite: false,
+        vmo: vmo.clone(),
+        vmo_offset: 0,
+        len: PAGE,
+        perms: Perms::READ | Perms::WRITE,
+        max_perms: Perms::all(),
+        align: PAGE,
+        populate: false,
+        keep_alive: None,
+    })?;
+    translation(&space, addr, &format!("map 1 page at {addr:#x}"));
+    let mut byte = [0u8];
+    let _ = space.read(addr, &mut byte);
+    translation(&space, addr, "read through the mapping: the zero page");
+    let _ = space.write(addr, b"x");
+    translation(&space, addr, "write: a frame of its own, writable");
+    let snapshot = vmo.create_child(ChildKind::Snapshot, 0, PAGE, VmoOptions::default())?;
+    translation(&space, addr, "snapshot taken: write access removed");
+    let _ = space.write(addr, b"y");
+    translation(&space, addr, "write again: copied, writable again");
+    snapshot.read(0, &mut byte)?;
+    println!(
+        "      the snapshot still reads {:?}",
+        String::from_utf8_lossy(&byte)
+    );
+    drop(snapshot);
+    vmo.decommit(0, PAGE)?;
+    translation(&space, addr, "decommit: the stale translation is gone");
     Ok(())
 }
