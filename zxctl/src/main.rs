@@ -168,7 +168,7 @@ fn mappings() -> VmResult<()> {
     translation(&space, addr, &format!("map 1 page at {addr:#x}"));
     let mut byte = [0u8];
     let _ = space.read(addr, &mut byte);
-    translation(&space, addr, "read through the mapping: the zero page");
+    translation(&space, addr, "read of a page never written");
     let _ = space.write(addr, b"x");
     translation(&space, addr, "write: a frame of its own, writable");
     let snapshot = vmo.create_child(ChildKind::Snapshot, 0, PAGE, VmoOptions::default())?;
