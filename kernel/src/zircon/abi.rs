@@ -98,7 +98,7 @@ pub const ZX_VM_REQUIRE_NON_RESIZABLE: u32 = 1 << 11;
 /// (`n` in 10..=32; 0 means a page).
 pub const ZX_VM_ALIGN_BASE: u32 = 24;
 /// Mask of the alignment field.
-pub const ZX_VM_ALIGN_MASK: u32 = 0x1f << ZX_VM_ALIGN_BASE;
+pub const ZX_VM_ALIGN_MASK: u32 = 0xff << ZX_VM_ALIGN_BASE;
 
 /// `zx_process_read_memory` / `write_memory`: the most bytes one call may move (Zircon's limit).
 pub const MAX_PROCESS_MEMORY_CALL: usize = 64 << 20;
