@@ -664,3 +664,38 @@ fn concurrent_faults_snapshots_and_unmaps_keep_translations_true() {
     drop(vmo);
     assert_eq!(frames.frames_in_use(), 0);
 }
+
+/// Out of frames, or out of room for translations: the access fails with `NoMemory` after the
+/// pages before it, and nothing is left half done.
+#[test]
+fn exhausted_frames_or_translations_fail_cleanly() {
+    let frames = Arc::new(InMemoryFrames::with_limit(2));
+    let vmo = Arc::new(TestVmo::create(frames.clone(), 4 * PAGE, VmoOptions::default()).unwrap());
+    let space = space();
+    let at = map(&space.root(), &vmo, 4 * PAGE);
+    let page = vec![7u8; 4 * PAGE as usize];
+    assert_eq!(
+        space.write(at, &page),
+        (2 * PAGE as usize, Some(AccessError::NoMemory))
+    );
+    assert_eq!(vmo.info().committed_bytes, 2 * PAGE);
+    space.check_translations().unwrap();
+    frames.clear_limit();
+    assert_eq!(space.write(at, &page), (4 * PAGE as usize, None));
+
+    let limited = Space::new(BASE, SPACE_SIZE, Box::new(SoftwareMmu::with_limit(2))).unwrap();
+    let at = map(&limited.root(), &vmo, 4 * PAGE);
+    let mut back = vec![0u8; 4 * PAGE as usize];
+    assert_eq!(
+        limited.read(at, &mut back),
+        (2 * PAGE as usize, Some(AccessError::NoMemory))
+    );
+    assert_eq!(&back[..2 * PAGE as usize], &page[..2 * PAGE as usize]);
+    // Unmapping frees translation room again.
+    limited.root().unmap(at, 2 * PAGE).unwrap();
+    assert_eq!(
+        limited.read(at + 2 * PAGE, &mut back[..2 * PAGE as usize]),
+        (2 * PAGE as usize, None)
+    );
+    limited.check_translations().unwrap();
+}
