@@ -10,52 +10,19 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "mapping.h"
 
-#define ROOT_BASE ((zx_vaddr_t)0x1000000u)
-#define ROOT_END (((zx_vaddr_t)1 << 47) - 4096u)
 #define R ZX_VM_PERM_READ
 #define W ZX_VM_PERM_WRITE
 #define X ZX_VM_PERM_EXECUTE
 #define RW (R | W)
 #define MAX_CALL ((size_t)64 << 20)
 
-static zx_handle_t make(uint64_t size, uint32_t options) {
-    zx_handle_t h = ZX_HANDLE_INVALID;
-    CHECK_STATUS(zx_vmo_create(size, options, &h), ZX_OK);
-    return h;
-}
-
 static zx_handle_t make_filled(uint64_t size, uint8_t byte) {
     zx_handle_t h = make(size, 0);
     CHECK_STATUS(vmo_fill(h, 0, size, byte), ZX_OK);
     return h;
 }
-
-static zx_handle_t child(zx_handle_t parent, uint32_t options, uint64_t offset, uint64_t size) {
-    zx_handle_t h = ZX_HANDLE_INVALID;
-    CHECK_STATUS(zx_vmo_create_child(parent, options, offset, size, &h), ZX_OK);
-    return h;
-}
-
-static int new_process(zx_handle_t* proc, zx_handle_t* vmar) {
-    *proc = ZX_HANDLE_INVALID;
-    *vmar = ZX_HANDLE_INVALID;
-    return CHECK_STATUS(zx_process_create(zx_job_default(), "pmem", 4, 0, proc, vmar), ZX_OK);
-}
-
-static void end_process(zx_handle_t proc, zx_handle_t vmar) {
-    CHECK_STATUS(zx_handle_close(vmar), ZX_OK);
-    CHECK_STATUS(zx_handle_close(proc), ZX_OK);
-}
-
-static zx_vaddr_t map_at(int line, zx_handle_t vmar, uint32_t options, size_t vmar_offset,
-                         zx_handle_t vmo, uint64_t vmo_offset, size_t len) {
-    zx_vaddr_t addr = 0;
-    if (!CHECK_STATUS(zx_vmar_map(vmar, options, vmar_offset, vmo, vmo_offset, len, &addr), ZX_OK))
-        fprintf(stderr, "    (map called at line %d)\n", line);
-    return addr;
-}
-#define map(...) map_at(__LINE__, __VA_ARGS__)
 
 static uint8_t scratch[4 * 4096];
 
@@ -66,25 +33,10 @@ static zx_status_t rd(zx_handle_t proc, zx_vaddr_t va, size_t len, size_t* actua
     return zx_process_read_memory(proc, va, scratch, len, actual);
 }
 
-/* Writes `len` bytes of `byte` at `va`. */
-static zx_status_t wr(zx_handle_t proc, zx_vaddr_t va, size_t len, uint8_t byte, size_t* actual) {
-    static uint8_t buf[4 * 4096];
-    memset(buf, byte, sizeof buf);
-    *actual = 0xDEAD;
-    return zx_process_write_memory(proc, va, buf, len, actual);
-}
-
 static int scratch_is(size_t from, size_t len, uint8_t byte) {
     for (size_t i = from; i < from + len; i++)
         if (scratch[i] != byte) return 0;
     return 1;
-}
-
-/* The byte at `va`, or the (negative) status of the read. */
-static int mem_byte(zx_handle_t proc, zx_vaddr_t va) {
-    uint8_t b = 0;
-    zx_status_t st = zx_process_read_memory(proc, va, &b, 1, NULL);
-    return st == ZX_OK ? b : st;
 }
 
 /* ---- The process handle ---- */
@@ -93,7 +45,7 @@ static void test_handles(void) {
     zx_handle_t proc, vmar;
     if (!new_process(&proc, &vmar)) return;
     zx_handle_t vmo = make_filled(2 * PAGE, 0x11);
-    zx_vaddr_t a = map(vmar, RW, 0, vmo, 0, 2 * PAGE);
+    zx_vaddr_t a = map_ok(vmar, RW, 0, vmo, 0, 2 * PAGE);
     size_t actual;
     uint8_t buf[16] = {0};
 
@@ -158,8 +110,8 @@ static void test_lengths_and_buffers(void) {
     zx_handle_t proc, vmar;
     if (!new_process(&proc, &vmar)) return;
     zx_handle_t vmo = make_filled(2 * PAGE, 0x22);
-    zx_vaddr_t a = map(vmar, RW, 0, vmo, 0, 2 * PAGE);
-    zx_vaddr_t ro = map(vmar, R, 0, vmo, 0, PAGE);
+    zx_vaddr_t a = map_ok(vmar, RW, 0, vmo, 0, 2 * PAGE);
+    zx_vaddr_t ro = map_ok(vmar, R, 0, vmo, 0, PAGE);
     size_t actual = 0;
     /* A buffer as large as the largest length passed (never touched beyond what is copied). */
     uint8_t* big = malloc(MAX_CALL + PAGE);
@@ -207,7 +159,7 @@ static void test_lengths_and_buffers(void) {
     CHECK_EQ(big[0], 0x22);
     CHECK_STATUS(zx_process_write_memory(proc, a + 2 * PAGE - 2, big, 100, NULL), ZX_OK);
     /* Unaligned addresses and lengths are fine. */
-    CHECK_STATUS(wr(proc, a + 4093, 7, 0x24, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, a + 4093, 7, 0x24, &actual), ZX_OK);
     CHECK_EQ(actual, 7);
     CHECK_EQ(vmo_byte(vmo, 4092), 0x22);
     CHECK_EQ(vmo_byte(vmo, 4093), 0x24);
@@ -221,7 +173,7 @@ static void test_lengths_and_buffers(void) {
     zx_handle_t large = make(MAX_CALL, 0);
     CHECK_STATUS(vmo_fill(large, 0, 1, 0x31), ZX_OK);
     CHECK_STATUS(vmo_fill(large, MAX_CALL - 1, 1, 0x32), ZX_OK);
-    zx_vaddr_t l = map(vmar, RW, 0, large, 0, MAX_CALL);
+    zx_vaddr_t l = map_ok(vmar, RW, 0, large, 0, MAX_CALL);
     memset(big, 0xEE, MAX_CALL);
     CHECK_STATUS(zx_process_read_memory(proc, l, big, MAX_CALL, &actual), ZX_OK);
     CHECK_EQ(actual, MAX_CALL);
@@ -255,11 +207,11 @@ static void test_addresses(void) {
     size_t actual = 0;
 
     /* Two adjacent mappings, then a hole, then another. */
-    zx_vaddr_t a = map(vmar, RW, 0, v, 0, 2 * PAGE);
-    zx_vaddr_t b = map(vmar, RW, 0, w, 0, 2 * PAGE);
+    zx_vaddr_t a = map_ok(vmar, RW, 0, v, 0, 2 * PAGE);
+    zx_vaddr_t b = map_ok(vmar, RW, 0, w, 0, 2 * PAGE);
     CHECK_EQ(a, ROOT_BASE);
     CHECK_EQ(b, a + 2 * PAGE);
-    zx_vaddr_t c = map(vmar, RW | ZX_VM_SPECIFIC, 6 * PAGE, v, PAGE, PAGE);
+    zx_vaddr_t c = map_ok(vmar, RW | ZX_VM_SPECIFIC, 6 * PAGE, v, PAGE, PAGE);
     CHECK_EQ(c, ROOT_BASE + 6 * PAGE);
 
     /* No mapping at the address. */
@@ -269,7 +221,7 @@ static void test_addresses(void) {
                                    UINTPTR_MAX, UINTPTR_MAX - 10};
     for (size_t i = 0; i < sizeof unmapped / sizeof unmapped[0]; i++) {
         if (!CHECK_STATUS(rd(proc, unmapped[i], 16, &actual), ZX_ERR_NO_MEMORY) |
-            !CHECK_STATUS(wr(proc, unmapped[i], 16, 1, &actual), ZX_ERR_NO_MEMORY))
+            !CHECK_STATUS(mem_fill(proc, unmapped[i], 16, 1, &actual), ZX_ERR_NO_MEMORY))
             fprintf(stderr, "    (vaddr 0x%zx)\n", (size_t)unmapped[i]);
     }
     /* Just before a mapping: the address is what counts, not the range. */
@@ -286,18 +238,18 @@ static void test_addresses(void) {
     CHECK_STATUS(rd(proc, b + PAGE, 4 * PAGE, &actual), ZX_OK); /* a hole follows */
     CHECK_EQ(actual, PAGE);
     CHECK(scratch_is(0, PAGE, 0x51));
-    CHECK_STATUS(wr(proc, a + 2 * PAGE - 10, 20, 0x42, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, a + 2 * PAGE - 10, 20, 0x42, &actual), ZX_OK);
     CHECK_EQ(actual, 10);
     CHECK(vmo_bytes_are(v, 2 * PAGE - 10, 10, 0x42));
     CHECK(vmo_bytes_are(w, 0, 2 * PAGE, 0x51)); /* the next mapping was not touched */
-    CHECK_STATUS(wr(proc, c + 100, 2 * PAGE, 0x43, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, c + 100, 2 * PAGE, 0x43, &actual), ZX_OK);
     CHECK_EQ(actual, PAGE - 100);
     CHECK(vmo_bytes_are(v, PAGE + 100, PAGE - 110, 0x43));
     CHECK_EQ(mem_byte(proc, a + PAGE + 100), 0x43); /* the same VMO page, seen through `a` */
 
     /* A mapping longer than its VMO: pages past the end fault. */
     zx_handle_t s = make_filled(PAGE, 0x61);
-    zx_vaddr_t m = map(vmar, RW, 0, s, 0, 3 * PAGE);
+    zx_vaddr_t m = map_ok(vmar, RW, 0, s, 0, 3 * PAGE);
     CHECK_STATUS(rd(proc, m, 3 * PAGE, &actual), ZX_OK); /* partial */
     CHECK_EQ(actual, PAGE);
     CHECK(scratch_is(0, PAGE, 0x61));
@@ -306,22 +258,22 @@ static void test_addresses(void) {
     CHECK_EQ(actual, 1);
     CHECK_STATUS(rd(proc, m + PAGE, 1, &actual), ZX_ERR_OUT_OF_RANGE);
     CHECK_STATUS(rd(proc, m + 2 * PAGE + 7, 100, &actual), ZX_ERR_OUT_OF_RANGE);
-    CHECK_STATUS(wr(proc, m + PAGE - 5, 10, 0x62, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, m + PAGE - 5, 10, 0x62, &actual), ZX_OK);
     CHECK_EQ(actual, 5);
     CHECK(vmo_bytes_are(s, PAGE - 5, 5, 0x62));
     CHECK(vmo_bytes_are(s, 0, PAGE - 5, 0x61));
-    CHECK_STATUS(wr(proc, m + PAGE, 1, 0x63, &actual), ZX_ERR_OUT_OF_RANGE);
-    CHECK_STATUS(wr(proc, m + 3 * PAGE - 1, 1, 0x63, &actual), ZX_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(mem_fill(proc, m + PAGE, 1, 0x63, &actual), ZX_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(mem_fill(proc, m + 3 * PAGE - 1, 1, 0x63, &actual), ZX_ERR_OUT_OF_RANGE);
     CHECK_EQ(size_of_vmo(s), PAGE);
     /* A mapping that starts past the VMO's end. */
-    zx_vaddr_t past = map(vmar, RW, 0, s, 4 * PAGE, PAGE);
+    zx_vaddr_t past = map_ok(vmar, RW, 0, s, 4 * PAGE, PAGE);
     CHECK_STATUS(rd(proc, past, 1, &actual), ZX_ERR_OUT_OF_RANGE);
-    CHECK_STATUS(wr(proc, past, 1, 1, &actual), ZX_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(mem_fill(proc, past, 1, 1, &actual), ZX_ERR_OUT_OF_RANGE);
 
     /* A resizable VMO grown under its mapping: the new pages read as zeros. */
     zx_handle_t g = make(PAGE, ZX_VMO_RESIZABLE);
     CHECK_STATUS(vmo_fill(g, 0, PAGE, 0x71), ZX_OK);
-    zx_vaddr_t gm = map(vmar, RW, 0, g, 0, 3 * PAGE);
+    zx_vaddr_t gm = map_ok(vmar, RW, 0, g, 0, 3 * PAGE);
     CHECK_STATUS(rd(proc, gm, 3 * PAGE, &actual), ZX_OK);
     CHECK_EQ(actual, PAGE);
     CHECK_STATUS(zx_vmo_set_size(g, 3 * PAGE), ZX_OK);
@@ -345,16 +297,16 @@ static void test_permissions(void) {
     if (!new_process(&proc, &vmar)) return;
     zx_handle_t v = make_filled(2 * PAGE, 0x81);
     size_t actual = 0;
-    zx_vaddr_t rw = map(vmar, RW, 0, v, 0, PAGE);
-    zx_vaddr_t ro = map(vmar, R, 0, v, 0, PAGE);
-    zx_vaddr_t rx = map(vmar, R | X, 0, v, 0, PAGE);
-    zx_vaddr_t none = map(vmar, 0, 0, v, 0, PAGE);
+    zx_vaddr_t rw = map_ok(vmar, RW, 0, v, 0, PAGE);
+    zx_vaddr_t ro = map_ok(vmar, R, 0, v, 0, PAGE);
+    zx_vaddr_t rx = map_ok(vmar, R | X, 0, v, 0, PAGE);
+    zx_vaddr_t none = map_ok(vmar, 0, 0, v, 0, PAGE);
     CHECK_EQ(ro, rw + PAGE);
 
-    CHECK_STATUS(wr(proc, ro, 1, 0x82, &actual), ZX_ERR_ACCESS_DENIED);
-    CHECK_STATUS(wr(proc, ro + PAGE - 1, 1, 0x82, &actual), ZX_ERR_ACCESS_DENIED);
-    CHECK_STATUS(wr(proc, rx, 1, 0x82, &actual), ZX_ERR_ACCESS_DENIED);
-    CHECK_STATUS(wr(proc, none, 1, 0x82, &actual), ZX_ERR_ACCESS_DENIED);
+    CHECK_STATUS(mem_fill(proc, ro, 1, 0x82, &actual), ZX_ERR_ACCESS_DENIED);
+    CHECK_STATUS(mem_fill(proc, ro + PAGE - 1, 1, 0x82, &actual), ZX_ERR_ACCESS_DENIED);
+    CHECK_STATUS(mem_fill(proc, rx, 1, 0x82, &actual), ZX_ERR_ACCESS_DENIED);
+    CHECK_STATUS(mem_fill(proc, none, 1, 0x82, &actual), ZX_ERR_ACCESS_DENIED);
     CHECK_STATUS(rd(proc, none, 1, &actual), ZX_ERR_ACCESS_DENIED);
     CHECK(vmo_bytes_are(v, 0, 2 * PAGE, 0x81));
     CHECK_STATUS(rd(proc, ro, PAGE, &actual), ZX_OK);
@@ -362,17 +314,17 @@ static void test_permissions(void) {
     CHECK_STATUS(rd(proc, rx, PAGE, &actual), ZX_OK);
     CHECK_EQ(actual, PAGE);
     /* From a writable mapping into a read-only one: the copy stops at the first's end. */
-    CHECK_STATUS(wr(proc, rw + PAGE - 3, 6, 0x83, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, rw + PAGE - 3, 6, 0x83, &actual), ZX_OK);
     CHECK_EQ(actual, 3);
     CHECK(vmo_bytes_are(v, PAGE - 3, 3, 0x83));
     CHECK_EQ(mem_byte(proc, ro + PAGE - 1), 0x83); /* the same VMO page */
     CHECK_EQ(mem_byte(proc, ro), 0x81);
     /* After a protect the permissions change for these calls at once. */
     CHECK_STATUS(zx_vmar_protect(vmar, RW, ro, PAGE), ZX_OK);
-    CHECK_STATUS(wr(proc, ro, 1, 0x84, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, ro, 1, 0x84, &actual), ZX_OK);
     CHECK_EQ(vmo_byte(v, 0), 0x84);
     CHECK_STATUS(zx_vmar_protect(vmar, R, rw, PAGE), ZX_OK);
-    CHECK_STATUS(wr(proc, rw, 1, 0x85, &actual), ZX_ERR_ACCESS_DENIED);
+    CHECK_STATUS(mem_fill(proc, rw, 1, 0x85, &actual), ZX_ERR_ACCESS_DENIED);
     CHECK_EQ(vmo_byte(v, 0), 0x84);
 
     end_process(proc, vmar);
@@ -388,12 +340,12 @@ static void test_copy_on_write(void) {
     uint8_t pat[2 * 4096];
     for (size_t i = 0; i < sizeof pat; i++) pat[i] = (uint8_t)(i * 13u + 1u);
     CHECK_STATUS(zx_vmo_write(p, pat, 0, sizeof pat), ZX_OK);
-    zx_handle_t s1 = child(p, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * PAGE);
-    zx_handle_t s2 = child(p, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * PAGE);
+    zx_handle_t s1 = make_child(p, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * PAGE);
+    zx_handle_t s2 = make_child(p, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * PAGE);
     size_t actual = 0;
 
-    zx_vaddr_t m1 = map(vmar, RW, 0, s1, 0, 2 * PAGE);
-    zx_vaddr_t mp = map(vmar, RW, 0, p, 0, 2 * PAGE);
+    zx_vaddr_t m1 = map_ok(vmar, RW, 0, s1, 0, 2 * PAGE);
+    zx_vaddr_t mp = map_ok(vmar, RW, 0, p, 0, 2 * PAGE);
     /* Read first: the translations point at the shared pages. */
     CHECK_STATUS(rd(proc, m1, 2 * PAGE, &actual), ZX_OK);
     CHECK(memcmp(scratch, pat, 2 * PAGE) == 0);
@@ -432,32 +384,32 @@ static void test_copy_on_write(void) {
     CHECK(memcmp(scratch, pat, 2 * PAGE) == 0);
 
     /* A write through the parent's mapping copies for the parent; the snapshots keep theirs. */
-    CHECK_STATUS(wr(proc, mp + 20, 4, 0xF0, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, mp + 20, 4, 0xF0, &actual), ZX_OK);
     CHECK_EQ(vmo_byte(p, 20), 0xF0);
     CHECK_EQ(vmo_byte(s1, 20), pat[20]);
     CHECK_EQ(vmo_byte(s2, 20), pat[20]);
     CHECK_EQ(mem_byte(proc, m1 + 20), pat[20]);
 
     /* A snapshot of a window, mapped at an offset. */
-    zx_handle_t s3 = child(p, ZX_VMO_CHILD_SNAPSHOT, PAGE, PAGE);
-    zx_vaddr_t m3 = map(vmar, RW, 0, s3, 0, PAGE);
+    zx_handle_t s3 = make_child(p, ZX_VMO_CHILD_SNAPSHOT, PAGE, PAGE);
+    zx_vaddr_t m3 = map_ok(vmar, RW, 0, s3, 0, PAGE);
     CHECK_EQ(mem_byte(proc, m3 + 7), pat[PAGE + 7]);
-    CHECK_STATUS(wr(proc, m3 + 7, 1, 0xF1, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, m3 + 7, 1, 0xF1, &actual), ZX_OK);
     CHECK_EQ(vmo_byte(s3, 7), 0xF1);
     CHECK_EQ(vmo_byte(p, PAGE + 7), pat[PAGE + 7]);
     CHECK_EQ(mem_byte(proc, mp + PAGE + 7), pat[PAGE + 7]);
 
     /* A slice: writes through its mapping reach the parent's pages (section 3). */
-    zx_handle_t sl = child(p, ZX_VMO_CHILD_SLICE, PAGE, PAGE);
-    zx_vaddr_t msl = map(vmar, RW, 0, sl, 0, PAGE);
+    zx_handle_t sl = make_child(p, ZX_VMO_CHILD_SLICE, PAGE, PAGE);
+    zx_vaddr_t msl = map_ok(vmar, RW, 0, sl, 0, PAGE);
     CHECK_EQ(mem_byte(proc, msl + 9), pat[PAGE + 9]);
-    CHECK_STATUS(wr(proc, msl + 9, 1, 0xF2, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, msl + 9, 1, 0xF2, &actual), ZX_OK);
     CHECK_EQ(vmo_byte(p, PAGE + 9), 0xF2);
     CHECK_EQ(vmo_byte(sl, 9), 0xF2);
     CHECK_EQ(mem_byte(proc, mp + PAGE + 9), 0xF2);
     CHECK_EQ(vmo_byte(s1, PAGE + 9), pat[PAGE + 9]);
     CHECK_EQ(vmo_byte(s3, 9), pat[PAGE + 9]);
-    CHECK_STATUS(wr(proc, mp + PAGE + 11, 1, 0xF3, &actual), ZX_OK);
+    CHECK_STATUS(mem_fill(proc, mp + PAGE + 11, 1, 0xF3, &actual), ZX_OK);
     CHECK_EQ(mem_byte(proc, msl + 11), 0xF3);
 
     end_process(proc, vmar);
@@ -475,8 +427,8 @@ static void test_release(void) {
 
     /* The VMAR handle closed first: the mappings stay while the process lives. */
     if (new_process(&proc, &vmar)) {
-        zx_vaddr_t a = map(vmar, RW, 0, v, 0, 2 * PAGE);
-        map(vmar, R, 0, v, PAGE, PAGE);
+        zx_vaddr_t a = map_ok(vmar, RW, 0, v, 0, 2 * PAGE);
+        map_ok(vmar, R, 0, v, PAGE, PAGE);
         CHECK_EQ(vmo_info(v).num_mappings, 2);
         CHECK_STATUS(zx_handle_close(vmar), ZX_OK);
         CHECK_EQ(vmo_info(v).num_mappings, 2);
@@ -489,7 +441,7 @@ static void test_release(void) {
 
     /* The process handle closed first: the VMAR handle then answers BAD_STATE. */
     if (new_process(&proc, &vmar)) {
-        zx_vaddr_t a = map(vmar, RW, 0, v, 0, 2 * PAGE);
+        zx_vaddr_t a = map_ok(vmar, RW, 0, v, 0, 2 * PAGE);
         CHECK_EQ(vmo_info(v).num_mappings, 1);
         CHECK_STATUS(zx_handle_close(proc), ZX_OK);
         CHECK_EQ(vmo_info(v).num_mappings, 0);
@@ -503,11 +455,11 @@ static void test_release(void) {
 
     /* Only the last process handle counts. */
     if (new_process(&proc, &vmar)) {
-        zx_vaddr_t a = map(vmar, RW, 0, v, 0, 2 * PAGE);
+        zx_vaddr_t a = map_ok(vmar, RW, 0, v, 0, 2 * PAGE);
         zx_handle_t dup = dup_with(proc, ZX_RIGHT_SAME_RIGHTS);
         CHECK_STATUS(zx_handle_close(proc), ZX_OK);
         CHECK_EQ(vmo_info(v).num_mappings, 1);
-        CHECK_STATUS(wr(dup, a + 1, 1, 0x92, &actual), ZX_OK);
+        CHECK_STATUS(mem_fill(dup, a + 1, 1, 0x92, &actual), ZX_OK);
         CHECK_EQ(vmo_byte(v, 1), 0x92);
         CHECK_STATUS(zx_handle_close(dup), ZX_OK);
         CHECK_EQ(vmo_info(v).num_mappings, 0);
@@ -538,10 +490,10 @@ static void test_release(void) {
     /* A VMO whose only reference is a mapping goes with the process (its pages too). */
     zx_handle_t parent = make_filled(PAGE, 0x95);
     if (new_process(&proc, &vmar)) {
-        zx_handle_t c = child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, PAGE);
-        zx_vaddr_t a = map(vmar, RW, 0, c, 0, PAGE);
+        zx_handle_t c = make_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, PAGE);
+        zx_vaddr_t a = map_ok(vmar, RW, 0, c, 0, PAGE);
         CHECK_STATUS(zx_handle_close(c), ZX_OK);
-        CHECK_STATUS(wr(proc, a, 1, 0x96, &actual), ZX_OK);
+        CHECK_STATUS(mem_fill(proc, a, 1, 0x96, &actual), ZX_OK);
         CHECK_EQ(mem_byte(proc, a), 0x96);
         CHECK_EQ(vmo_byte(parent, 0), 0x95);
         CHECK_EQ(vmo_info(parent).num_children, 1);

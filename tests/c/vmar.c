@@ -11,10 +11,8 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "mapping.h"
 
-#define ROOT_BASE ((zx_vaddr_t)0x1000000u)
-#define ROOT_END (((zx_vaddr_t)1 << 47) - 4096u)
-#define ROOT_SIZE ((size_t)(ROOT_END - ROOT_BASE))
 #define R ZX_VM_PERM_READ
 #define W ZX_VM_PERM_WRITE
 #define X ZX_VM_PERM_EXECUTE
@@ -25,18 +23,6 @@
     (ZX_RIGHT_DUPLICATE | ZX_RIGHT_TRANSFER | ZX_RIGHT_READ | ZX_RIGHT_WRITE |             \
      ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP | ZX_RIGHT_WAIT | ZX_RIGHT_INSPECT)
 
-static zx_handle_t make(uint64_t size, uint32_t options) {
-    zx_handle_t h = ZX_HANDLE_INVALID;
-    CHECK_STATUS(zx_vmo_create(size, options, &h), ZX_OK);
-    return h;
-}
-
-static zx_handle_t snap(zx_handle_t parent, uint64_t size) {
-    zx_handle_t h = ZX_HANDLE_INVALID;
-    CHECK_STATUS(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, size, &h), ZX_OK);
-    return h;
-}
-
 /* A VMO of `pages` pages whose page i is filled with base + i. */
 static zx_handle_t make_paged(uint64_t pages, uint8_t base) {
     zx_handle_t h = make(pages * PAGE, 0);
@@ -44,30 +30,6 @@ static zx_handle_t make_paged(uint64_t pages, uint8_t base) {
         CHECK_STATUS(vmo_fill(h, i * PAGE, PAGE, (uint8_t)(base + i)), ZX_OK);
     return h;
 }
-
-static int new_process(zx_handle_t* proc, zx_handle_t* vmar) {
-    *proc = ZX_HANDLE_INVALID;
-    *vmar = ZX_HANDLE_INVALID;
-    return CHECK_STATUS(zx_process_create(zx_job_default(), "vmar", 4, 0, proc, vmar), ZX_OK);
-}
-
-static void end_process(zx_handle_t proc, zx_handle_t vmar) {
-    CHECK_STATUS(zx_handle_close(vmar), ZX_OK);
-    CHECK_STATUS(zx_handle_close(proc), ZX_OK);
-}
-
-/* Maps and expects ZX_OK; returns the address (0 on failure). */
-static zx_vaddr_t map_ok_at(int line, zx_handle_t vmar, uint32_t options, size_t vmar_offset,
-                            zx_handle_t vmo, uint64_t vmo_offset, size_t len) {
-    zx_vaddr_t addr = 0;
-    if (!CHECK_STATUS(zx_vmar_map(vmar, options, vmar_offset, vmo, vmo_offset, len, &addr), ZX_OK))
-        fprintf(stderr,
-                "    (called at line %d: options 0x%x vmar_offset 0x%zx vmo_offset 0x%" PRIx64
-                " len 0x%zx)\n",
-                line, (unsigned)options, vmar_offset, vmo_offset, len);
-    return addr;
-}
-#define map_ok(...) map_ok_at(__LINE__, __VA_ARGS__)
 
 /* Maps, expects `expected`; a mapping made anyway is left alone (its address is reported). */
 #define EXPECT_MAP(vmar, options, vmar_offset, vmo, vmo_offset, len, expected)                   \
@@ -101,24 +63,6 @@ static zx_status_t allocate(zx_handle_t parent, uint32_t options, size_t offset,
             zx_handle_close(c_);                                                                 \
         }                                                                                        \
     } while (0)
-
-/* The byte at `va` of the process, or the (negative) status of the read. */
-static int mem_byte(zx_handle_t proc, zx_vaddr_t va) {
-    uint8_t b = 0;
-    size_t actual = 0;
-    zx_status_t st = zx_process_read_memory(proc, va, &b, 1, &actual);
-    if (st != ZX_OK) return st;
-    if (actual != 1) return -1000;
-    return b;
-}
-
-/* Status of writing one byte at `va`. */
-static zx_status_t mem_poke(zx_handle_t proc, zx_vaddr_t va, uint8_t byte) {
-    size_t actual = 0;
-    zx_status_t st = zx_process_write_memory(proc, va, &byte, 1, &actual);
-    if (st == ZX_OK && actual != 1) return -1000;
-    return st;
-}
 
 static uint64_t mappings_of(zx_handle_t vmo) { return vmo_info(vmo).num_mappings; }
 static uint64_t shares_of(zx_handle_t vmo) { return vmo_info(vmo).share_count; }

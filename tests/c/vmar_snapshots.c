@@ -13,44 +13,10 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "mapping.h"
 
-#define ROOT_BASE ((zx_vaddr_t)0x1000000u)
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
 #define SNAP ZX_VMO_CHILD_SNAPSHOT
-
-static zx_handle_t make(uint64_t size, uint32_t options) {
-    zx_handle_t h = ZX_HANDLE_INVALID;
-    CHECK_STATUS(zx_vmo_create(size, options, &h), ZX_OK);
-    return h;
-}
-
-static zx_handle_t child(zx_handle_t parent, uint32_t options, uint64_t size) {
-    zx_handle_t h = ZX_HANDLE_INVALID;
-    CHECK_STATUS(zx_vmo_create_child(parent, options, 0, size, &h), ZX_OK);
-    return h;
-}
-
-static int new_process(zx_handle_t* proc, zx_handle_t* vmar) {
-    *proc = ZX_HANDLE_INVALID;
-    *vmar = ZX_HANDLE_INVALID;
-    return CHECK_STATUS(zx_process_create(zx_job_default(), "snap", 4, 0, proc, vmar), ZX_OK);
-}
-
-static zx_vaddr_t map(zx_handle_t vmar, uint32_t options, zx_handle_t vmo, uint64_t len) {
-    zx_vaddr_t addr = 0;
-    CHECK_STATUS(zx_vmar_map(vmar, options, 0, vmo, 0, len, &addr), ZX_OK);
-    return addr;
-}
-
-/* The byte at `va` of the process (a negative status if the read fails). */
-static int mem_byte(zx_handle_t proc, zx_vaddr_t va) {
-    uint8_t b = 0;
-    size_t actual = 0;
-    zx_status_t st = zx_process_read_memory(proc, va, &b, 1, &actual);
-    if (st != ZX_OK) return st;
-    if (actual != 1) return -1000;
-    return b;
-}
 
 /* Status of reading `len` bytes at `va` (actual stored in *actual). */
 static zx_status_t mem_read(zx_handle_t proc, zx_vaddr_t va, size_t len, size_t* actual) {
@@ -68,13 +34,6 @@ static int mem_is(zx_handle_t proc, zx_vaddr_t va, size_t len, uint8_t byte) {
     for (size_t i = 0; i < len; i++)
         if (buf[i] != byte) return 0;
     return 1;
-}
-
-static zx_status_t mem_fill(zx_handle_t proc, zx_vaddr_t va, size_t len, uint8_t byte,
-                            size_t* actual) {
-    static uint8_t buf[4 * 4096];
-    memset(buf, byte, sizeof buf);
-    return zx_process_write_memory(proc, va, buf, len, actual);
 }
 
 /* ---- The acceptance test: four VMOs, 24 orders of writers ---- */
@@ -110,9 +69,9 @@ static int make_tree(struct tree* t, int separate) {
     for (size_t i = 0; i < TREE_SIZE; i++) buf[i] = pattern(i);
     t->vmo[VP] = make(TREE_SIZE, 0);
     if (!CHECK_STATUS(zx_vmo_write(t->vmo[VP], buf, 0, TREE_SIZE), ZX_OK)) return 0;
-    t->vmo[VA] = child(t->vmo[VP], SNAP, TREE_SIZE);
-    t->vmo[VB] = child(t->vmo[VP], SNAP, TREE_SIZE);
-    t->vmo[VAA] = child(t->vmo[VA], SNAP, TREE_SIZE);
+    t->vmo[VA] = snap(t->vmo[VP], TREE_SIZE);
+    t->vmo[VB] = snap(t->vmo[VP], TREE_SIZE);
+    t->vmo[VAA] = snap(t->vmo[VA], TREE_SIZE);
     for (int v = 0; v < NV; v++)
         if (t->vmo[v] == ZX_HANDLE_INVALID) return 0;
     for (int v = 0; v < NV; v++) {
@@ -122,7 +81,7 @@ static int make_tree(struct tree* t, int separate) {
             t->proc[v] = t->proc[0];
             t->vmar[v] = t->vmar[0];
         }
-        t->addr[v] = map(t->vmar[v], RW, t->vmo[v], TREE_SIZE);
+        t->addr[v] = map_ok(t->vmar[v], RW, 0, t->vmo[v], 0, TREE_SIZE);
         if (t->addr[v] == 0) return 0;
         /* First fit from the lowest free address of a fresh root VMAR. */
         CHECK_EQ(t->addr[v], separate ? ROOT_BASE : ROOT_BASE + (zx_vaddr_t)v * TREE_SIZE);
@@ -135,12 +94,8 @@ static int make_tree(struct tree* t, int separate) {
 }
 
 static void destroy_tree(struct tree* t) {
-    for (int v = 0; v < NV; v++) {
-        if (t->separate || v == 0) {
-            CHECK_STATUS(zx_handle_close(t->vmar[v]), ZX_OK);
-            CHECK_STATUS(zx_handle_close(t->proc[v]), ZX_OK);
-        }
-    }
+    for (int v = 0; v < NV; v++)
+        if (t->separate || v == 0) end_process(t->proc[v], t->vmar[v]);
     /* The processes are gone, and their mappings with them. */
     for (int v = 0; v < NV; v++) CHECK_EQ(vmo_info(t->vmo[v]).num_mappings, 0);
     for (int v = NV - 1; v >= 0; v--) CHECK_STATUS(zx_handle_close(t->vmo[v]), ZX_OK);
@@ -235,7 +190,7 @@ static void test_snapshot_of_mapped_parent(void) {
     zx_handle_t proc, vmar;
     if (!new_process(&proc, &vmar)) return;
     zx_handle_t p = make(2 * PAGE, 0);
-    zx_vaddr_t pa = map(vmar, RW, p, 2 * PAGE);
+    zx_vaddr_t pa = map_ok(vmar, RW, 0, p, 0, 2 * PAGE);
     size_t actual = 0;
     /* Written through the mapping: the mapping holds writable translations now. */
     CHECK_STATUS(mem_fill(proc, pa, 2 * PAGE, 0x11, &actual), ZX_OK);
@@ -244,7 +199,7 @@ static void test_snapshot_of_mapped_parent(void) {
     CHECK(vmo_bytes_are(p, 0, 2 * PAGE, 0x11));
     CHECK_EQ(committed_of(p), 2 * PAGE);
 
-    zx_handle_t s = child(p, SNAP, 2 * PAGE);
+    zx_handle_t s = snap(p, 2 * PAGE);
     /* The next write through the parent's mapping copies: the snapshot keeps the old bytes. */
     CHECK_STATUS(mem_fill(proc, pa, 1, 0x22, &actual), ZX_OK);
     CHECK_EQ(actual, 1);
@@ -265,7 +220,7 @@ static void test_snapshot_of_mapped_parent(void) {
     CHECK_EQ(committed_of(s), 2 * PAGE);
 
     /* The snapshot mapped too: it shows the old bytes; its writes stay its own. */
-    zx_vaddr_t sa = map(vmar, RW, s, 2 * PAGE);
+    zx_vaddr_t sa = map_ok(vmar, RW, 0, s, 0, 2 * PAGE);
     CHECK_EQ(sa, pa + 2 * PAGE);
     CHECK(mem_is(proc, sa, 2 * PAGE, 0x11));
     CHECK_STATUS(mem_fill(proc, sa + 100, 1, 0x33, &actual), ZX_OK);
@@ -275,7 +230,7 @@ static void test_snapshot_of_mapped_parent(void) {
     CHECK_EQ(vmo_byte(s, 100), 0x33);
 
     /* A snapshot of the snapshot while both are mapped and have been written. */
-    zx_handle_t ss = child(s, SNAP, 2 * PAGE);
+    zx_handle_t ss = snap(s, 2 * PAGE);
     CHECK_STATUS(mem_fill(proc, sa + 100, 1, 0x44, &actual), ZX_OK);
     CHECK_STATUS(mem_fill(proc, sa + PAGE, 1, 0x45, &actual), ZX_OK);
     CHECK_EQ(vmo_byte(ss, 100), 0x33);
@@ -297,9 +252,9 @@ static void test_snapshot_of_mapped_parent(void) {
     /* A snapshot of a parent that was only read through its mapping. */
     zx_handle_t q = make(PAGE, 0);
     CHECK_STATUS(vmo_fill(q, 0, PAGE, 0x70), ZX_OK);
-    zx_vaddr_t qa = map(vmar, RW, q, PAGE);
+    zx_vaddr_t qa = map_ok(vmar, RW, 0, q, 0, PAGE);
     CHECK(mem_is(proc, qa, PAGE, 0x70));
-    zx_handle_t qs = child(q, SNAP, PAGE);
+    zx_handle_t qs = snap(q, PAGE);
     CHECK_STATUS(mem_fill(proc, qa, PAGE, 0x71, &actual), ZX_OK);
     CHECK_EQ(actual, PAGE);
     CHECK(vmo_bytes_are(qs, 0, PAGE, 0x70));
@@ -307,8 +262,7 @@ static void test_snapshot_of_mapped_parent(void) {
     CHECK(mem_is(proc, qa, PAGE, 0x71));
     CHECK_EQ(committed_of(q) + committed_of(qs), 2 * PAGE);
 
-    CHECK_STATUS(zx_handle_close(vmar), ZX_OK);
-    CHECK_STATUS(zx_handle_close(proc), ZX_OK);
+    end_process(proc, vmar);
     zx_handle_t all[] = {qs, q, ss, s, p};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         CHECK_STATUS(zx_handle_close(all[i]), ZX_OK);
@@ -320,7 +274,7 @@ static void test_decommit_and_zero(void) {
     zx_handle_t proc, vmar;
     if (!new_process(&proc, &vmar)) return;
     zx_handle_t v = make(3 * PAGE, 0);
-    zx_vaddr_t va = map(vmar, RW, v, 3 * PAGE);
+    zx_vaddr_t va = map_ok(vmar, RW, 0, v, 0, 3 * PAGE);
     size_t actual = 0;
     CHECK_STATUS(mem_fill(proc, va, 3 * PAGE, 0x5C, &actual), ZX_OK);
     CHECK_EQ(actual, 3 * PAGE);
@@ -355,7 +309,7 @@ static void test_decommit_and_zero(void) {
     CHECK(mem_is(proc, va + 2 * PAGE + 10, PAGE - 10, 0x5E));
 
     /* A VMO with a snapshot child cannot decommit (section 3); the mapping is unchanged. */
-    zx_handle_t s = child(v, SNAP, 3 * PAGE);
+    zx_handle_t s = snap(v, 3 * PAGE);
     CHECK_STATUS(zx_vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 0, PAGE, NULL, 0), ZX_ERR_NOT_SUPPORTED);
     CHECK(mem_is(proc, va, PAGE - 10, 0x5E));
     /* ZERO of the mapped parent does not reach the snapshot. */
@@ -364,8 +318,7 @@ static void test_decommit_and_zero(void) {
     CHECK(vmo_bytes_are(s, 0, PAGE - 10, 0x5E));
     CHECK_STATUS(zx_handle_close(s), ZX_OK);
 
-    CHECK_STATUS(zx_handle_close(vmar), ZX_OK);
-    CHECK_STATUS(zx_handle_close(proc), ZX_OK);
+    end_process(proc, vmar);
     CHECK_STATUS(zx_handle_close(v), ZX_OK);
 }
 
@@ -375,7 +328,7 @@ static void test_resize_mapped(void) {
     zx_handle_t proc, vmar;
     if (!new_process(&proc, &vmar)) return;
     zx_handle_t v = make(3 * PAGE, ZX_VMO_RESIZABLE);
-    zx_vaddr_t va = map(vmar, RW, v, 3 * PAGE);
+    zx_vaddr_t va = map_ok(vmar, RW, 0, v, 0, 3 * PAGE);
     size_t actual = 0;
     CHECK_STATUS(mem_fill(proc, va, 3 * PAGE, 0x7A, &actual), ZX_OK);
     CHECK_EQ(actual, 3 * PAGE);
@@ -418,9 +371,9 @@ static void test_resize_mapped(void) {
      * creation); the snapshot shrinking and growing again shows zeros, not the parent's data. */
     zx_handle_t p = make(2 * PAGE, ZX_VMO_RESIZABLE);
     CHECK_STATUS(vmo_fill(p, 0, 2 * PAGE, 0x81), ZX_OK);
-    zx_handle_t c = child(p, SNAP | ZX_VMO_CHILD_RESIZABLE, 2 * PAGE);
-    zx_vaddr_t ca = map(vmar, RW, c, 2 * PAGE);
-    zx_vaddr_t pa = map(vmar, RW, p, 2 * PAGE);
+    zx_handle_t c = make_child(p, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, 2 * PAGE);
+    zx_vaddr_t ca = map_ok(vmar, RW, 0, c, 0, 2 * PAGE);
+    zx_vaddr_t pa = map_ok(vmar, RW, 0, p, 0, 2 * PAGE);
     CHECK(mem_is(proc, ca, 2 * PAGE, 0x81));
     CHECK(mem_is(proc, pa, 2 * PAGE, 0x81));
     CHECK_STATUS(zx_vmo_set_size(p, 0), ZX_OK);
@@ -439,8 +392,7 @@ static void test_resize_mapped(void) {
     CHECK_EQ(vmo_byte(c, PAGE), 0x82);
     CHECK_EQ(vmo_byte(p, PAGE), 0);
 
-    CHECK_STATUS(zx_handle_close(vmar), ZX_OK);
-    CHECK_STATUS(zx_handle_close(proc), ZX_OK);
+    end_process(proc, vmar);
     CHECK_STATUS(zx_handle_close(c), ZX_OK);
     CHECK_STATUS(zx_handle_close(p), ZX_OK);
     CHECK_STATUS(zx_handle_close(v), ZX_OK);
