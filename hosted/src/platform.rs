@@ -1,11 +1,13 @@
-//! The host's side of the platform traits: frames on the heap (until the memfd arrives),
-//! parking locks that put a contended thread to sleep instead of spinning, a condition
+//! The host's side of the platform traits: frames in a memfd (see `memfd_frames`), parking
+//! locks that put a contended thread to sleep instead of spinning, a condition
 //! variable for waits, and the monotonic clock.
 
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use vm_engine::{InMemoryFrames, Platform};
+use vm_engine::Platform;
+
+use crate::memfd_frames::MemfdFrames;
 use vm_kernel::{Event, KernelPlatform, Time};
 
 /// The platform the hosted runtime runs the engine and kernel on.
@@ -13,7 +15,7 @@ use vm_kernel::{Event, KernelPlatform, Time};
 pub enum HostPlatform {}
 
 impl Platform for HostPlatform {
-    type Frames = InMemoryFrames;
+    type Frames = MemfdFrames;
     type RawMutex = parking_lot::RawMutex;
 }
 

@@ -1,16 +1,26 @@
 //! The runtime every C call goes through: one kernel and the process the calling program is,
 //! started on first use (no initialisation call), shared by all threads.
 //!
+//! The program's address space is a host range reserved at start (`PROT_NONE`, no memory
+//! committed); every process's root VMAR covers that same range, and the program's own
+//! translations become host mappings of the frame file there (see `host_mmu`), resolved on
+//! SIGSEGV (see `fault_handler`).
+//!
 //! Frames are limited so that exhausting memory is an error code (`ZX_ERR_NO_MEMORY`), never
 //! the host killing the program: by default half the machine's RAM, or the number of 4 KiB
 //! frames in the environment variable `ZIRCON_FRAME_LIMIT` when the program starts.
 
 use std::sync::{Arc, OnceLock};
 
-use vm_engine::InMemoryFrames;
+use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
 use vm_kernel::{HandleValue, Kernel, Name, Process, Syscalls};
 
+use crate::host_mmu::{HostMmu, DEFAULT_RUN_BUDGET};
+use crate::memfd_frames::MemfdFrames;
 use crate::platform::HostPlatform;
+
+/// Bytes of host address space reserved for the program's root VMAR: 64 GiB.
+pub const RESERVED_BYTES: u64 = 64 << 30;
 
 /// The kernel and the calling program's process.
 pub struct Runtime {
@@ -18,27 +28,68 @@ pub struct Runtime {
     process: Arc<Process<HostPlatform>>,
     job: HandleValue,
     root_vmar: HandleValue,
+    /// The reserved range `[base, base + size)`.
+    reserved: (u64, u64),
 }
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
 impl Runtime {
     fn start() -> Runtime {
-        let kernel = Kernel::new(Arc::new(InMemoryFrames::with_limit(frame_limit())));
+        let frames = MemfdFrames::with_limit(frame_limit())
+            .unwrap_or_else(|error| panic!("cannot create the frame file: {error:?}"));
+        let frames = Arc::new(frames);
+        // SAFETY: a new private inaccessible mapping at an address the host picks: it overlaps
+        // nothing and is never unmapped (the runtime lives as long as the program).
+        let base = unsafe {
+            mmap_anonymous(
+                std::ptr::null_mut(),
+                RESERVED_BYTES as usize,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )
+        }
+        .unwrap_or_else(|error| panic!("cannot reserve the address space: {error}"))
+            as u64;
+        let kernel = Kernel::with_user_range(frames.clone(), base, RESERVED_BYTES);
+        // SAFETY: the range was just reserved for this MMU alone, and the frame file lives in
+        // the kernel, which outlives the program's process.
+        let mmu = unsafe { HostMmu::new(frames.file(), base, RESERVED_BYTES, DEFAULT_RUN_BUDGET) };
         // An empty handle table always has room for the first two handles.
         let (process, job, root_vmar) = kernel
-            .boot_process(Name::new(b"self"))
+            .boot_process_with_mmu(Name::new(b"self"), Box::new(mmu))
             .unwrap_or_else(|status| panic!("cannot start the runtime: status {status}"));
         Runtime {
             kernel,
             process,
             job,
             root_vmar,
+            reserved: (base, RESERVED_BYTES),
         }
+    }
+
+    /// The runtime if it has started (never starts it: safe to ask from a signal handler).
+    pub fn running() -> Option<&'static Runtime> {
+        RUNTIME.get()
+    }
+
+    /// Whether `address` lies in the program's address space (the reserved range).
+    pub fn owns_address(&self, address: u64) -> bool {
+        let (base, size) = self.reserved;
+        address.wrapping_sub(base) < size
+    }
+
+    /// Whether any byte of `[address, address + len)` lies in the reserved range.
+    pub fn overlaps(&self, address: u64, len: usize) -> bool {
+        let (base, size) = self.reserved;
+        len > 0 && address < base + size && address.saturating_add(len as u64) > base
     }
 
     /// The runtime, started on first use.
     pub fn get() -> &'static Runtime {
-        static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-        RUNTIME.get_or_init(Runtime::start)
+        let runtime = RUNTIME.get_or_init(Runtime::start);
+        crate::fault_handler::install();
+        runtime
     }
 
     /// The system calls as the calling program issues them.

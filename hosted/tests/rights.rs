@@ -30,12 +30,12 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use zircon::engine::InMemoryFrames;
 use zircon::kernel::magenta::MX_VMO_CLONE_COPY_ON_WRITE;
 use zircon::kernel::status::*;
 use zircon::kernel::zircon::*;
 use zircon::kernel::{HandleValue, Kernel, Name, Process, Rights, Status, UserBuffer, UserBytes};
 use zircon::HostPlatform;
+use zircon::MemfdFrames;
 
 /// Cases when `VM_PROPTEST_CASES` is not set.
 const DEFAULT_CASES: u32 = 512;
@@ -639,7 +639,9 @@ fn status_of<T>(result: &Result<T, Status>) -> Status {
 }
 
 fn boot() -> Result<World, TestCaseError> {
-    let kernel = TestKernel::new(Arc::new(InMemoryFrames::new()));
+    let kernel = TestKernel::new(Arc::new(
+        MemfdFrames::with_limit(1 << 20).expect("frame file"),
+    ));
     let mut processes = Vec::new();
     let mut model = Model {
         processes: Vec::new(),

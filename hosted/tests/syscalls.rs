@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zircon::engine::{FrameSource, InMemoryFrames};
+use zircon::engine::FrameSource;
 use zircon::kernel::magenta::MX_VMO_CLONE_COPY_ON_WRITE;
 use zircon::kernel::signals::VMO_ZERO_CHILDREN;
 use zircon::kernel::status::*;
@@ -21,6 +21,7 @@ use zircon::kernel::{
 };
 use zircon::platform::monotonic_now;
 use zircon::HostPlatform;
+use zircon::MemfdFrames;
 
 type TestKernel = Kernel<HostPlatform>;
 type TestProcess = Arc<Process<HostPlatform>>;
@@ -41,8 +42,8 @@ const HANDLE_CLOSED: u32 = 1 << 23;
 /// How long the other thread waits before acting, and the least a blocked wait must take.
 const DELAY: Duration = Duration::from_millis(50);
 
-fn new_kernel() -> (Arc<InMemoryFrames>, TestKernel) {
-    let frames = Arc::new(InMemoryFrames::new());
+fn new_kernel() -> (Arc<MemfdFrames>, TestKernel) {
+    let frames = Arc::new(MemfdFrames::with_limit(1 << 20).expect("frame file"));
     let kernel = TestKernel::new(frames.clone());
     (frames, kernel)
 }
@@ -570,7 +571,9 @@ fn closing_the_handle_waited_on_from_another_thread_cancels_the_wait() {
 
 #[test]
 fn exhausted_memory_makes_write_and_commit_fail_with_nothing_changed() {
-    let frames = Arc::new(InMemoryFrames::with_limit(3));
+    // Room for 8 frames in the file, 3 allowed for now.
+    let frames = Arc::new(MemfdFrames::with_limit(8).expect("frame file"));
+    frames.set_limit(3);
     let kernel = TestKernel::new(frames.clone());
     let (process, _, _) = boot(&kernel, b"p");
     let sys = kernel.syscalls(&process);
@@ -625,7 +628,7 @@ fn exhausted_memory_makes_write_and_commit_fail_with_nothing_changed() {
 
 #[test]
 fn exhausted_memory_makes_copy_on_write_fail_cleanly() {
-    let frames = Arc::new(InMemoryFrames::with_limit(2));
+    let frames = Arc::new(MemfdFrames::with_limit(2).expect("frame file"));
     let kernel = TestKernel::new(frames.clone());
     let (process, _, _) = boot(&kernel, b"p");
     let sys = kernel.syscalls(&process);

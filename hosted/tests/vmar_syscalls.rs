@@ -5,12 +5,13 @@
 
 use std::sync::Arc;
 
-use zircon::engine::{FrameSource, InMemoryFrames};
+use zircon::engine::FrameSource;
 use zircon::kernel::signals::VMO_ZERO_CHILDREN;
 use zircon::kernel::status::*;
 use zircon::kernel::zircon::*;
 use zircon::kernel::{HandleValue, Kernel, Name, Process, Rights, Syscalls, UserBuffer, UserBytes};
 use zircon::HostPlatform;
+use zircon::MemfdFrames;
 
 type TestKernel = Kernel<HostPlatform>;
 type Sys<'a> = Syscalls<'a, HostPlatform>;
@@ -18,8 +19,8 @@ type Sys<'a> = Syscalls<'a, HostPlatform>;
 const PAGE: u64 = 4096;
 const RW: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
 
-fn new_kernel() -> (Arc<InMemoryFrames>, TestKernel) {
-    let frames = Arc::new(InMemoryFrames::new());
+fn new_kernel() -> (Arc<MemfdFrames>, TestKernel) {
+    let frames = Arc::new(MemfdFrames::with_limit(1 << 20).expect("frame file"));
     let kernel = TestKernel::new(frames.clone());
     (frames, kernel)
 }

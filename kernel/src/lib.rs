@@ -141,7 +141,17 @@ impl<P: KernelPlatform> Kernel<P> {
         &self,
         name: Name,
     ) -> Result<(Arc<Process<P>>, HandleValue, HandleValue), Status> {
-        let process = self.create_process(name)?;
+        self.boot_process_with_mmu(name, Box::new(SoftwareMmu::new()))
+    }
+
+    /// [`Kernel::boot_process`] with the address space's translations going to `mmu` (the
+    /// hosted runtime's MMU makes them real for the calling program).
+    pub fn boot_process_with_mmu(
+        &self,
+        name: Name,
+        mmu: Box<dyn Mmu>,
+    ) -> Result<(Arc<Process<P>>, HandleValue, HandleValue), Status> {
+        let process = self.create_process_with_mmu(name, mmu)?;
         let job = self.handles.add(
             &process,
             Object::Job(self.root_job.clone()),

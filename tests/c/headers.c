@@ -220,6 +220,7 @@ SA(ZX_MAX_NAME_LEN == 32);
 
 /* ---- Info topics and VMO info flags ---- */
 SA(ZX_INFO_HANDLE_BASIC == 2);
+SA(ZX_INFO_VMAR == 7);
 SA(ZX_INFO_VMO_V1 == 23);
 SA(ZX_INFO_VMO_V2 == 0x10000017u);
 SA(ZX_INFO_VMO == 0x20000017u);
@@ -252,6 +253,8 @@ SA(offsetof(zx_info_handle_basic_t, type) == 12);
 SA(offsetof(zx_info_handle_basic_t, related_koid) == 16);
 SA(offsetof(zx_info_handle_basic_t, reserved) == 24);
 SA(sizeof(zx_info_handle_basic_t) == 32);
+SA(sizeof(zx_info_vmar_t) == 16);
+SA(offsetof(zx_info_vmar_t, len) == 8);
 
 /* ---- zx_info_vmo_t (LP64) ---- */
 SA(offsetof(zx_info_vmo_t, koid) == 0);

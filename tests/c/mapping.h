@@ -2,7 +2,8 @@
  * process_memory.c). Include it after "check.h". Each helper that makes a call checks it with
  * CHECK_STATUS (one check per call, as the programs' own copies did before):
  *
- *   ROOT_BASE, ROOT_END, ROOT_SIZE   the root VMAR of a process: [16 MiB, 2^47 - 4 KiB)
+ *   ROOT_BASE, ROOT_END, ROOT_SIZE   the root VMAR of every process (they all cover the same
+ *                                    range), as ZX_INFO_VMAR reports it for zx_vmar_root_self()
  *   make(size, options)              zx_vmo_create, expects ZX_OK
  *   make_child(parent, options, offset, size)   zx_vmo_create_child, expects ZX_OK
  *   snap(parent, size)               make_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, size)
@@ -21,9 +22,19 @@
 
 #include "check.h"
 
-#define ROOT_BASE ((zx_vaddr_t)0x1000000u)
-#define ROOT_END (((zx_vaddr_t)1 << 47) - 4096u)
-#define ROOT_SIZE ((size_t)(ROOT_END - ROOT_BASE))
+#include <zircon/syscalls/object.h>
+
+static inline zx_info_vmar_t root_vmar_info(void) {
+    zx_info_vmar_t info = {0, 0};
+    CHECK_STATUS(zx_object_get_info(zx_vmar_root_self(), ZX_INFO_VMAR, &info, sizeof info, NULL,
+                                    NULL),
+                 ZX_OK);
+    return info;
+}
+
+#define ROOT_BASE ((zx_vaddr_t)root_vmar_info().base)
+#define ROOT_SIZE ((size_t)root_vmar_info().len)
+#define ROOT_END ((zx_vaddr_t)(ROOT_BASE + ROOT_SIZE))
 
 static inline zx_handle_t make(uint64_t size, uint32_t options) {
     zx_handle_t h = ZX_HANDLE_INVALID;

@@ -4,9 +4,9 @@
 use std::ffi::c_void;
 
 use vm_kernel::status::*;
-use vm_kernel::{HandleValue, Status};
+use vm_kernel::{HandleValue, Status, UserBuffer, UserBytes};
 
-use super::{guarded, out_ok, store, store_handle, user_buffer, user_bytes, zircon};
+use super::{guarded, out_ok, store, store_handle, with_user_buffer, with_user_bytes, zircon};
 use crate::runtime::Runtime;
 
 type Handle = HandleValue;
@@ -37,19 +37,22 @@ pub unsafe extern "C" fn mx_vmo_read(
     actual: *mut usize,
 ) -> Status {
     guarded(|| {
-        // SAFETY: the caller's contract for `data`.
-        let buffer = unsafe { user_buffer(data, len) };
-        let result = Runtime::get()
-            .syscalls()
-            .mx_vmo_read(handle, buffer, offset, out_ok(actual));
-        match result {
-            // SAFETY: `actual` was found plausible, hence writable by the caller's contract.
-            Ok(read) => {
-                unsafe { store(actual, read) };
-                ZX_OK
+        let call = |buffer: UserBuffer<'_>| {
+            let result =
+                Runtime::get()
+                    .syscalls()
+                    .mx_vmo_read(handle, buffer, offset, out_ok(actual));
+            match result {
+                // SAFETY: `actual` was found plausible, hence writable by the caller's contract.
+                Ok(read) => {
+                    unsafe { store(actual, read) };
+                    ZX_OK
+                }
+                Err(status) => status,
             }
-            Err(status) => status,
-        }
+        };
+        // SAFETY: the caller's contract for `data`.
+        unsafe { with_user_buffer(data, len, call) }
     })
 }
 
@@ -66,19 +69,22 @@ pub unsafe extern "C" fn mx_vmo_write(
     actual: *mut usize,
 ) -> Status {
     guarded(|| {
-        // SAFETY: the caller's contract for `data`.
-        let bytes = unsafe { user_bytes(data, len) };
-        let result = Runtime::get()
-            .syscalls()
-            .mx_vmo_write(handle, bytes, offset, out_ok(actual));
-        match result {
-            // SAFETY: `actual` was found plausible, hence writable by the caller's contract.
-            Ok(written) => {
-                unsafe { store(actual, written) };
-                ZX_OK
+        let call = |bytes: UserBytes<'_>| {
+            let result =
+                Runtime::get()
+                    .syscalls()
+                    .mx_vmo_write(handle, bytes, offset, out_ok(actual));
+            match result {
+                // SAFETY: `actual` was found plausible, hence writable by the caller's contract.
+                Ok(written) => {
+                    unsafe { store(actual, written) };
+                    ZX_OK
+                }
+                Err(status) => status,
             }
-            Err(status) => status,
-        }
+        };
+        // SAFETY: the caller's contract for `data`.
+        unsafe { with_user_bytes(data, len, call) }
     })
 }
 

@@ -41,43 +41,148 @@ fn guarded(body: impl FnOnce() -> Status) -> Status {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(ZX_ERR_INTERNAL)
 }
 
-/// A buffer the kernel fills from `len` bytes at `ptr`.
+/// Whether a call's outcome is a success (then a bounced output buffer is copied back).
+trait Outcome {
+    fn succeeded(&self) -> bool;
+}
+
+impl Outcome for Status {
+    fn succeeded(&self) -> bool {
+        *self == ZX_OK
+    }
+}
+
+impl<T> Outcome for Result<T, Status> {
+    fn succeeded(&self) -> bool {
+        self.is_ok()
+    }
+}
+
+impl<T> Outcome for (Status, T) {
+    fn succeeded(&self) -> bool {
+        self.0 == ZX_OK
+    }
+}
+
+/// Whether every page of `[address, address + len)` that lies in the program's own address
+/// space is mapped with the permission the copy needs (checked through the engine, faulting
+/// pages in for reading), so that touching it cannot crash the program.
+fn mapped_for(address: usize, len: usize, write: bool) -> bool {
+    let Some(runtime) = Runtime::running() else {
+        return true;
+    };
+    let space = runtime.process().address_space();
+    let page = vm_engine::PAGE_SIZE;
+    let mut at = address & !(page - 1);
+    while at < address + len {
+        if runtime.owns_address(at as u64) {
+            let Some(mapping) = space.mapping_at(at as u64) else {
+                return false;
+            };
+            let needed = if write {
+                vm_engine::Perms::READ | vm_engine::Perms::WRITE
+            } else {
+                vm_engine::Perms::READ
+            };
+            if !mapping.perms.contains(needed)
+                || space.fault(at as u64, vm_engine::Access::Read).is_err()
+            {
+                return false;
+            }
+        }
+        at += page;
+    }
+    true
+}
+
+/// Runs `call` with a buffer the kernel fills from `len` bytes at `ptr`.
+///
+/// A buffer inside the program's own address space (a mapped VMO) is bounced: the kernel fills
+/// a private copy while it holds engine locks, and the copy goes to the program's memory only
+/// after the call succeeded, with no lock held, since touching it may fault into the engine.
 ///
 /// # Safety
-/// If `ptr` passes [`plausible`], the caller guarantees `len` bytes there are writable and not
-/// aliased by Rust references for the duration of the call (the C contract).
-unsafe fn user_buffer<'a>(ptr: *mut c_void, len: usize) -> UserBuffer<'a> {
+/// If `ptr` passes [`plausible`] and lies outside the runtime's reserved range, the caller
+/// guarantees `len` bytes there are writable and not aliased by Rust references for the
+/// duration of the call (the C contract).
+unsafe fn with_user_buffer<R: Outcome>(
+    ptr: *mut c_void,
+    len: usize,
+    call: impl FnOnce(UserBuffer<'_>) -> R,
+) -> R {
     if len == 0 {
-        return UserBuffer::new(&mut []);
+        return call(UserBuffer::new(&mut []));
     }
     if !plausible(ptr as usize, len) {
-        return UserBuffer::invalid(len);
+        return call(UserBuffer::invalid(len));
+    }
+    if Runtime::running().is_some_and(|runtime| runtime.overlaps(ptr as u64, len)) {
+        if !mapped_for(ptr as usize, len, true) {
+            return call(UserBuffer::invalid(len));
+        }
+        let mut bounce = Vec::new();
+        if bounce.try_reserve_exact(len).is_err() {
+            return call(UserBuffer::invalid(len));
+        }
+        // SAFETY: every page is mapped readable (checked above); faults resolve in the handler,
+        // as no engine lock is held here. Bytes the call leaves alone are copied back as they were.
+        bounce.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) });
+        let outcome = call(UserBuffer::new(&mut bounce));
+        if outcome.succeeded() {
+            // SAFETY: the pages were mapped writable when checked; the copy runs with no lock.
+            unsafe { std::ptr::copy_nonoverlapping(bounce.as_ptr(), ptr.cast::<u8>(), len) };
+        }
+        return outcome;
     }
     // SAFETY: non-null, below 2^47 so `len` fits isize, and valid for `len` writable bytes by
     // the caller's contract (stated above).
-    UserBuffer::new(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<u8>(), len) })
+    call(UserBuffer::new(unsafe {
+        std::slice::from_raw_parts_mut(ptr.cast::<u8>(), len)
+    }))
 }
 
-/// Bytes the kernel reads from `len` bytes at `ptr`.
+/// Runs `call` with the bytes the kernel reads from `len` bytes at `ptr` (bounced, like
+/// [`with_user_buffer`], when they lie in the program's own address space).
 ///
 /// # Safety
-/// If `ptr` passes [`plausible`], the caller guarantees `len` bytes there are readable for
-/// the duration of the call.
-unsafe fn user_bytes<'a>(ptr: *const c_void, len: usize) -> UserBytes<'a> {
+/// If `ptr` passes [`plausible`] and lies outside the reserved range, the caller guarantees
+/// `len` bytes there are readable for the duration of the call.
+unsafe fn with_user_bytes<R>(
+    ptr: *const c_void,
+    len: usize,
+    call: impl FnOnce(UserBytes<'_>) -> R,
+) -> R {
     if len == 0 {
-        return UserBytes::new(&[]);
+        return call(UserBytes::new(&[]));
     }
     if !plausible(ptr as usize, len) {
-        return UserBytes::invalid(len);
+        return call(UserBytes::invalid(len));
+    }
+    if Runtime::running().is_some_and(|runtime| runtime.overlaps(ptr as u64, len)) {
+        if !mapped_for(ptr as usize, len, false) {
+            return call(UserBytes::invalid(len));
+        }
+        let mut bounce = Vec::new();
+        if bounce.try_reserve_exact(len).is_err() {
+            return call(UserBytes::invalid(len));
+        }
+        // SAFETY: every page is mapped readable (checked above); faults resolve in the handler,
+        // as no engine lock is held here.
+        bounce.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) });
+        return call(UserBytes::new(&bounce));
     }
     // SAFETY: non-null, below 2^47 so `len` fits isize, and valid for `len` readable bytes by
     // the caller's contract.
-    UserBytes::new(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+    call(UserBytes::new(unsafe {
+        std::slice::from_raw_parts(ptr.cast::<u8>(), len)
+    }))
 }
 
-/// Whether `ptr` may receive a `T`.
+/// Whether `ptr` may receive a `T` (inside the program's own address space: only where a
+/// writable mapping is).
 fn out_ok<T>(ptr: *mut T) -> bool {
-    plausible(ptr as usize, std::mem::size_of::<T>())
+    let len = std::mem::size_of::<T>();
+    plausible(ptr as usize, len) && mapped_for(ptr as usize, len, true)
 }
 
 /// Stores `value` at `ptr`; `false` (nothing stored) if the pointer is not plausible.

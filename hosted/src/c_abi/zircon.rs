@@ -3,9 +3,9 @@
 use std::ffi::{c_char, c_void};
 
 use vm_kernel::status::*;
-use vm_kernel::{HandleValue, Status};
+use vm_kernel::{HandleValue, Status, UserBuffer, UserBytes};
 
-use super::{guarded, out_ok, status, store, store_handle, user_buffer, user_bytes};
+use super::{guarded, out_ok, status, store, store_handle, with_user_buffer, with_user_bytes};
 use crate::platform::monotonic_now;
 use crate::runtime::Runtime;
 
@@ -38,9 +38,11 @@ pub unsafe extern "C" fn zx_vmo_read(
     buffer_size: usize,
 ) -> Status {
     guarded(|| {
+        let call = |buffer: UserBuffer<'_>| {
+            status(Runtime::get().syscalls().vmo_read(handle, buffer, offset))
+        };
         // SAFETY: the caller's contract for `buffer`.
-        let buffer = unsafe { user_buffer(buffer, buffer_size) };
-        status(Runtime::get().syscalls().vmo_read(handle, buffer, offset))
+        unsafe { with_user_buffer(buffer, buffer_size, call) }
     })
 }
 
@@ -56,9 +58,11 @@ pub unsafe extern "C" fn zx_vmo_write(
     buffer_size: usize,
 ) -> Status {
     guarded(|| {
+        let call = |bytes: UserBytes<'_>| {
+            status(Runtime::get().syscalls().vmo_write(handle, bytes, offset))
+        };
         // SAFETY: the caller's contract for `buffer`.
-        let bytes = unsafe { user_bytes(buffer, buffer_size) };
-        status(Runtime::get().syscalls().vmo_write(handle, bytes, offset))
+        unsafe { with_user_bytes(buffer, buffer_size, call) }
     })
 }
 
@@ -96,13 +100,15 @@ pub unsafe extern "C" fn zx_vmo_op_range(
     buffer_size: usize,
 ) -> Status {
     guarded(|| {
+        let call = |buffer: UserBuffer<'_>| {
+            status(
+                Runtime::get()
+                    .syscalls()
+                    .vmo_op_range(handle, op, offset, size, buffer),
+            )
+        };
         // SAFETY: the caller's contract for `buffer`.
-        let buffer = unsafe { user_buffer(buffer, buffer_size) };
-        status(
-            Runtime::get()
-                .syscalls()
-                .vmo_op_range(handle, op, offset, size, buffer),
-        )
+        unsafe { with_user_buffer(buffer, buffer_size, call) }
     })
 }
 
@@ -203,20 +209,22 @@ pub unsafe extern "C" fn zx_object_get_info(
     avail: *mut usize,
 ) -> Status {
     guarded(|| {
-        // SAFETY: the caller's contract for `buffer`.
-        let buffer = unsafe { user_buffer(buffer, buffer_size) };
-        let (status, counts) = Runtime::get()
-            .syscalls()
-            .object_get_info(handle, topic, buffer);
-        if let Some(counts) = counts {
-            for (ptr, value) in [(actual, counts.actual), (avail, counts.avail)] {
-                // SAFETY: the caller's contract for `actual` and `avail`.
-                if !ptr.is_null() && !unsafe { store(ptr, value) } {
-                    return ZX_ERR_INVALID_ARGS;
+        let call = |buffer: UserBuffer<'_>| {
+            let (status, counts) = Runtime::get()
+                .syscalls()
+                .object_get_info(handle, topic, buffer);
+            if let Some(counts) = counts {
+                for (ptr, value) in [(actual, counts.actual), (avail, counts.avail)] {
+                    // SAFETY: the caller's contract for `actual` and `avail`.
+                    if !ptr.is_null() && !unsafe { store(ptr, value) } {
+                        return ZX_ERR_INVALID_ARGS;
+                    }
                 }
             }
-        }
-        status
+            status
+        };
+        // SAFETY: the caller's contract for `buffer`.
+        unsafe { with_user_buffer(buffer, buffer_size, call) }
     })
 }
 
@@ -232,13 +240,15 @@ pub unsafe extern "C" fn zx_object_get_property(
     value_size: usize,
 ) -> Status {
     guarded(|| {
+        let call = |buffer: UserBuffer<'_>| {
+            status(
+                Runtime::get()
+                    .syscalls()
+                    .object_get_property(handle, property, buffer),
+            )
+        };
         // SAFETY: the caller's contract for `value`.
-        let buffer = unsafe { user_buffer(value, value_size) };
-        status(
-            Runtime::get()
-                .syscalls()
-                .object_get_property(handle, property, buffer),
-        )
+        unsafe { with_user_buffer(value, value_size, call) }
     })
 }
 
@@ -254,13 +264,15 @@ pub unsafe extern "C" fn zx_object_set_property(
     value_size: usize,
 ) -> Status {
     guarded(|| {
+        let call = |bytes: UserBytes<'_>| {
+            status(
+                Runtime::get()
+                    .syscalls()
+                    .object_set_property(handle, property, bytes),
+            )
+        };
         // SAFETY: the caller's contract for `value`.
-        let bytes = unsafe { user_bytes(value, value_size) };
-        status(
-            Runtime::get()
-                .syscalls()
-                .object_set_property(handle, property, bytes),
-        )
+        unsafe { with_user_bytes(value, value_size, call) }
     })
 }
 
@@ -446,26 +458,28 @@ pub unsafe extern "C" fn zx_process_create(
     guarded(|| {
         // Zircon reads at most ZX_MAX_NAME_LEN bytes of the name.
         let name_size = name_size.min(vm_kernel::name::MAX_NAME_LEN);
-        // SAFETY: the caller's contract for `name`.
-        let name = unsafe { user_bytes(name.cast(), name_size) };
-        let syscalls = Runtime::get().syscalls();
-        match syscalls.process_create(job, name, options) {
-            Err(status) => status,
-            Ok((process, vmar)) => {
-                if out_ok(proc_handle) && out_ok(vmar_handle) {
-                    // SAFETY: both plausible, hence writable by the caller's contract.
-                    unsafe {
-                        store(proc_handle, process);
-                        store(vmar_handle, vmar);
+        let call = |name: UserBytes<'_>| {
+            let syscalls = Runtime::get().syscalls();
+            match syscalls.process_create(job, name, options) {
+                Err(status) => status,
+                Ok((process, vmar)) => {
+                    if out_ok(proc_handle) && out_ok(vmar_handle) {
+                        // SAFETY: both plausible, hence writable by the caller's contract.
+                        unsafe {
+                            store(proc_handle, process);
+                            store(vmar_handle, vmar);
+                        }
+                        ZX_OK
+                    } else {
+                        let _ = syscalls.handle_close(vmar);
+                        let _ = syscalls.handle_close(process);
+                        ZX_ERR_INVALID_ARGS
                     }
-                    ZX_OK
-                } else {
-                    let _ = syscalls.handle_close(vmar);
-                    let _ = syscalls.handle_close(process);
-                    ZX_ERR_INVALID_ARGS
                 }
             }
-        }
+        };
+        // SAFETY: the caller's contract for `name`.
+        unsafe { with_user_bytes(name.cast(), name_size, call) }
     })
 }
 
@@ -484,13 +498,16 @@ pub unsafe extern "C" fn zx_process_read_memory(
     actual: *mut usize,
 ) -> Status {
     guarded(|| {
+        let call = |buffer: UserBuffer<'_>| {
+            let result =
+                Runtime::get()
+                    .syscalls()
+                    .process_read_memory(handle, vaddr as u64, buffer);
+            // SAFETY: the caller's contract for `actual`.
+            unsafe { store_count(actual, result) }
+        };
         // SAFETY: the caller's contract for `buffer`.
-        let buffer = unsafe { user_buffer(buffer, buffer_size) };
-        let result = Runtime::get()
-            .syscalls()
-            .process_read_memory(handle, vaddr as u64, buffer);
-        // SAFETY: the caller's contract for `actual`.
-        unsafe { store_count(actual, result) }
+        unsafe { with_user_buffer(buffer, buffer_size, call) }
     })
 }
 
@@ -508,13 +525,16 @@ pub unsafe extern "C" fn zx_process_write_memory(
     actual: *mut usize,
 ) -> Status {
     guarded(|| {
+        let call = |bytes: UserBytes<'_>| {
+            let result =
+                Runtime::get()
+                    .syscalls()
+                    .process_write_memory(handle, vaddr as u64, bytes);
+            // SAFETY: the caller's contract for `actual`.
+            unsafe { store_count(actual, result) }
+        };
         // SAFETY: the caller's contract for `buffer`.
-        let bytes = unsafe { user_bytes(buffer, buffer_size) };
-        let result = Runtime::get()
-            .syscalls()
-            .process_write_memory(handle, vaddr as u64, bytes);
-        // SAFETY: the caller's contract for `actual`.
-        unsafe { store_count(actual, result) }
+        unsafe { with_user_bytes(buffer, buffer_size, call) }
     })
 }
 

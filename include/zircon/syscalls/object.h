@@ -12,9 +12,16 @@ extern "C" {
 typedef uint32_t zx_object_info_topic_t;
 
 #define ZX_INFO_HANDLE_BASIC    ((zx_object_info_topic_t)2u)
+#define ZX_INFO_VMAR            ((zx_object_info_topic_t)7u)
 #define ZX_INFO_VMO_V1          ((zx_object_info_topic_t)23u)
 #define ZX_INFO_VMO_V2          ((zx_object_info_topic_t)0x10000017u)
 #define ZX_INFO_VMO             ((zx_object_info_topic_t)0x20000017u)
+
+/* ZX_INFO_VMAR (needs INSPECT): where a VMAR lies. LP64: 16 bytes. */
+typedef struct zx_info_vmar {
+    uintptr_t base;           /* @0 */
+    size_t len;               /* @8 */
+} zx_info_vmar_t;
 
 /* ZX_INFO_HANDLE_BASIC (needs no right). LP64: 32 bytes. */
 typedef struct zx_info_handle_basic {

@@ -52,6 +52,8 @@ pub const ZX_PROP_NAME: u32 = 3;
 
 /// `zx_object_get_info` topics.
 pub const ZX_INFO_HANDLE_BASIC: u32 = 2;
+/// See [`ZX_INFO_HANDLE_BASIC`]: a VMAR's base and length (needs INSPECT).
+pub const ZX_INFO_VMAR: u32 = 7;
 /// See [`ZX_INFO_HANDLE_BASIC`].
 pub const ZX_INFO_VMO_V1: u32 = 23;
 /// See [`ZX_INFO_HANDLE_BASIC`].

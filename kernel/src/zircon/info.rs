@@ -12,12 +12,22 @@ use super::abi::*;
 
 /// Size of `zx_info_handle_basic_t`.
 pub const HANDLE_BASIC_SIZE: usize = 32;
+/// Size of `zx_info_vmar_t`.
+pub const VMAR_SIZE: usize = 16;
 /// Size of `zx_info_vmo_t` for each topic version.
 pub const VMO_V1_SIZE: usize = 104;
 /// See [`VMO_V1_SIZE`].
 pub const VMO_V2_SIZE: usize = 120;
 /// See [`VMO_V1_SIZE`].
 pub const VMO_V3_SIZE: usize = 128;
+
+/// `zx_info_vmar_t`: base u64 @0, len u64 @8.
+pub fn vmar(base: u64, len: u64) -> InfoRecord {
+    let mut record = InfoRecord::new(VMAR_SIZE);
+    record.put_u64(0, base);
+    record.put_u64(8, len);
+    record
+}
 
 /// One info record, ready to copy out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

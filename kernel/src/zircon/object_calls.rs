@@ -3,6 +3,7 @@
 
 use crate::handle_table::HandleValue;
 use crate::name::{Name, MAX_NAME_LEN};
+use crate::object::Object;
 use crate::platform::{KernelPlatform, Time};
 use crate::rights::Rights;
 use crate::signals::{SignalSet, WaitFailure, USER_SIGNALS};
@@ -46,6 +47,17 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
             ZX_INFO_HANDLE_BASIC => {
                 let (object, rights) = self.lookup(handle)?;
                 return Ok(info::handle_basic(&object, rights));
+            }
+            ZX_INFO_VMAR => {
+                let (object, rights) = self.lookup(handle)?;
+                let Object::Vmar(vmar) = object else {
+                    return Err(ZX_ERR_WRONG_TYPE);
+                };
+                require(rights, Rights::INSPECT)?;
+                let region = vmar.region();
+                let base = region.base().map_err(from_vm_error)?;
+                let len = region.size().map_err(from_vm_error)?;
+                return Ok(info::vmar(base, len));
             }
             ZX_INFO_VMO_V1 => info::VMO_V1_SIZE,
             ZX_INFO_VMO_V2 => info::VMO_V2_SIZE,

@@ -1,0 +1,317 @@
+//! [`MemfdFrames`]: "physical memory" for the hosted runtime, a memfd whose pages are the frames.
+//! The whole file is mapped once as the runtime's own view (the physmap), through which the
+//! engine copies bytes; user mappings map the same file pages, so a frame written by the engine
+//! is what a program sees through its pointer, with no copy.
+//!
+//! Frames are handed out next-fit: after frame `n`, the first free frame above it (wrapping
+//! around), and a never-used one only when no frame is free. Pages a VMO commits one after
+//! another (a sequential write, a run of faults) therefore tend to sit on neighbouring file
+//! offsets, and the host merges their mappings into one. Frame 0 is never handed out: it
+//! stays zero and is the page every untouched read maps. File space is reserved (`fallocate`)
+//! ahead of use in 2 MiB steps, so that running out of host memory is `OutOfFrames` at
+//! allocation, never a SIGBUS on first touch.
+
+use std::collections::BTreeSet;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rustix::fs::{fallocate, ftruncate, memfd_create, FallocateFlags, MemfdFlags};
+use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+use vm_engine::{FrameSource, OutOfFrames, PAGE_SIZE};
+
+const PAGE: u64 = PAGE_SIZE as u64;
+/// Frames of file space reserved at a time.
+const RESERVE_STEP: u32 = 512;
+
+/// A frame: its index in the file (never 0, the zero frame).
+#[derive(Debug, PartialEq, Eq)]
+pub struct MemfdFrame(std::num::NonZeroU32);
+
+impl MemfdFrame {
+    fn index(&self) -> u32 {
+        self.0.get()
+    }
+}
+
+/// Which frames are free.
+#[derive(Debug)]
+struct Allocator {
+    /// Released frames below `high`.
+    free: BTreeSet<u32>,
+    /// Frames `high..` have never been handed out.
+    high: u32,
+    /// Frames `..reserved` have file space.
+    reserved: u32,
+    /// Where the next search starts: one past the last frame handed out.
+    cursor: u32,
+}
+
+/// Frames in a memfd, with a limit on how many may be in use.
+#[derive(Debug)]
+pub struct MemfdFrames {
+    fd: OwnedFd,
+    physmap: NonNull<u8>,
+    /// Frames the file can hold (the zero frame included).
+    capacity: u32,
+    allocator: parking_lot::Mutex<Allocator>,
+    in_use: AtomicUsize,
+    limit: AtomicUsize,
+}
+
+// SAFETY: the physmap pointer is only ever used to copy bytes of frames the engine owns (or of
+// the zero frame, never written); the mapping lives as long as the value. Every other field is
+// thread-safe.
+unsafe impl Send for MemfdFrames {}
+// SAFETY: as for `Send`: shared access only copies through raw pointers.
+unsafe impl Sync for MemfdFrames {}
+
+/// Why the frame file could not be set up.
+#[derive(Debug)]
+pub struct SetupError(pub rustix::io::Errno);
+
+impl MemfdFrames {
+    /// A source of at most `limit` frames in use at once (the file is sized for them plus the
+    /// zero frame; its pages take host memory only once used).
+    pub fn with_limit(limit: usize) -> Result<Self, SetupError> {
+        let capacity = u32::try_from(limit.saturating_add(1)).unwrap_or(u32::MAX);
+        let fd = memfd_create("zircon-frames", MemfdFlags::CLOEXEC).map_err(SetupError)?;
+        let bytes = u64::from(capacity) * PAGE;
+        ftruncate(&fd, bytes).map_err(SetupError)?;
+        let len = usize::try_from(bytes).map_err(|_| SetupError(rustix::io::Errno::NOMEM))?;
+        // SAFETY: a new shared mapping of our own file at an address the kernel picks; it
+        // overlaps nothing, and it is unmapped only in `drop`.
+        let physmap = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED | MapFlags::NORESERVE,
+                &fd,
+                0,
+            )
+        }
+        .map_err(SetupError)?;
+        let physmap =
+            NonNull::new(physmap.cast::<u8>()).ok_or(SetupError(rustix::io::Errno::NOMEM))?;
+        Ok(MemfdFrames {
+            fd,
+            physmap,
+            capacity,
+            allocator: parking_lot::Mutex::new(Allocator {
+                free: BTreeSet::new(),
+                high: 1,
+                reserved: 1,
+                cursor: 1,
+            }),
+            in_use: AtomicUsize::new(0),
+            limit: AtomicUsize::new(limit),
+        })
+    }
+
+    /// Changes the limit (never above what the file was sized for). Frames already in use
+    /// stay in use even if they exceed it.
+    pub fn set_limit(&self, limit: usize) {
+        self.limit.store(limit, Ordering::Relaxed);
+    }
+
+    /// The file, for mapping frames into an address space.
+    pub fn file(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The file offset of the frame that always reads as zeros.
+    pub const ZERO_FRAME_OFFSET: u64 = 0;
+
+    /// Counts one more frame in use, unless the limit forbids it.
+    fn charge(&self) -> Result<(), OutOfFrames> {
+        let limit = self.limit.load(Ordering::Relaxed);
+        self.in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                (used < limit).then_some(used + 1)
+            })
+            .map(|_| ())
+            .map_err(|_| OutOfFrames)
+    }
+
+    /// A charged frame and whether it may hold old bytes (a recycled one).
+    fn take(&self) -> Result<(MemfdFrame, bool), OutOfFrames> {
+        self.charge()?;
+        let mut a = self.allocator.lock();
+        // Next fit among released frames, wrapping around; new file pages only when none is
+        // free, so the file never grows while frames wait on the free list.
+        let recycled = a
+            .free
+            .range(a.cursor..)
+            .next()
+            .or_else(|| a.free.first())
+            .copied();
+        let (index, used_before) = match recycled {
+            Some(index) => (index, true),
+            None if a.high < self.capacity => {
+                if a.high == a.reserved {
+                    let step = RESERVE_STEP.min(self.capacity - a.reserved);
+                    let reserved = fallocate(
+                        &self.fd,
+                        FallocateFlags::empty(),
+                        u64::from(a.reserved) * PAGE,
+                        u64::from(step) * PAGE,
+                    );
+                    if reserved.is_err() {
+                        drop(a);
+                        self.in_use.fetch_sub(1, Ordering::AcqRel);
+                        return Err(OutOfFrames);
+                    }
+                    a.reserved += step;
+                }
+                a.high += 1;
+                (a.high - 1, false)
+            }
+            None => {
+                drop(a);
+                self.in_use.fetch_sub(1, Ordering::AcqRel);
+                return Err(OutOfFrames);
+            }
+        };
+        if used_before {
+            a.free.remove(&index);
+        }
+        a.cursor = index + 1;
+        match std::num::NonZeroU32::new(index) {
+            Some(index) => Ok((MemfdFrame(index), used_before)),
+            None => unreachable!("frame 0 is never handed out"),
+        }
+    }
+
+    /// The physmap address of byte `offset` of frame `index`.
+    fn at(&self, index: u32, offset: usize) -> *mut u8 {
+        debug_assert!(index < self.capacity && offset <= PAGE_SIZE);
+        // In bounds: `index < capacity` and the physmap spans `capacity` pages.
+        self.physmap
+            .as_ptr()
+            .wrapping_add(index as usize * PAGE_SIZE + offset)
+    }
+}
+
+impl Drop for MemfdFrames {
+    fn drop(&mut self) {
+        // SAFETY: the physmap was mapped in `with_limit` with exactly this length and nothing
+        // else uses it once the source is dropped.
+        let _ = unsafe {
+            munmap(
+                self.physmap.as_ptr().cast(),
+                self.capacity as usize * PAGE_SIZE,
+            )
+        };
+    }
+}
+
+impl FrameSource for MemfdFrames {
+    type Frame = MemfdFrame;
+
+    fn allocate_zeroed(&self) -> Result<MemfdFrame, OutOfFrames> {
+        let (frame, used_before) = self.take()?;
+        if used_before {
+            // SAFETY: the frame is ours alone (just taken) and lies inside the physmap.
+            unsafe { self.at(frame.index(), 0).write_bytes(0, PAGE_SIZE) };
+        }
+        Ok(frame)
+    }
+
+    fn allocate_filled(&self, contents: &[u8; PAGE_SIZE]) -> Result<MemfdFrame, OutOfFrames> {
+        let (frame, _) = self.take()?;
+        // SAFETY: the frame is ours alone and inside the physmap; `contents` is a distinct page.
+        unsafe {
+            std::ptr::copy_nonoverlapping(contents.as_ptr(), self.at(frame.index(), 0), PAGE_SIZE)
+        };
+        Ok(frame)
+    }
+
+    fn allocate_copy(&self, source: &MemfdFrame) -> Result<MemfdFrame, OutOfFrames> {
+        let (frame, _) = self.take()?;
+        // SAFETY: two distinct frames inside the physmap; the new one is ours alone.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.at(source.index(), 0),
+                self.at(frame.index(), 0),
+                PAGE_SIZE,
+            )
+        };
+        Ok(frame)
+    }
+
+    fn release(&self, frame: MemfdFrame) {
+        self.allocator.lock().free.insert(frame.index());
+        self.in_use.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn read(&self, frame: &MemfdFrame, offset: usize, dst: &mut [u8]) {
+        // SAFETY: `offset + dst.len() <= PAGE_SIZE` (the trait's promise) keeps the source inside
+        // the frame; `dst` is caller memory distinct from the physmap. A program may be writing
+        // the frame through its own mapping meanwhile, as hardware would allow.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.at(frame.index(), offset),
+                dst.as_mut_ptr(),
+                dst.len(),
+            )
+        };
+    }
+
+    fn write(&self, frame: &mut MemfdFrame, offset: usize, src: &[u8]) {
+        // SAFETY: as for `read`, in the other direction.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), self.at(frame.index(), offset), src.len())
+        };
+    }
+
+    fn zero(&self, frame: &mut MemfdFrame, offset: usize, len: usize) {
+        // SAFETY: `offset + len <= PAGE_SIZE` keeps the range inside the frame.
+        unsafe { self.at(frame.index(), offset).write_bytes(0, len) };
+    }
+
+    fn physical_address(&self, frame: &MemfdFrame) -> u64 {
+        u64::from(frame.index()) * PAGE
+    }
+
+    fn frames_in_use(&self) -> usize {
+        self.in_use.load(Ordering::Acquire)
+    }
+
+    fn frames_available(&self) -> usize {
+        let limit = self.limit.load(Ordering::Relaxed);
+        limit.saturating_sub(self.frames_in_use())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_come_in_order_are_recycled_zeroed_and_respect_the_limit() {
+        let frames = MemfdFrames::with_limit(3).unwrap();
+        let mut a = frames.allocate_zeroed().unwrap();
+        let b = frames.allocate_zeroed().unwrap();
+        assert_eq!(frames.physical_address(&a), PAGE);
+        assert_eq!(
+            frames.physical_address(&b),
+            2 * PAGE,
+            "neighbours on neighbouring offsets"
+        );
+        frames.write(&mut a, 10, b"bytes");
+        let c = frames.allocate_copy(&a).unwrap();
+        let mut back = [0u8; 5];
+        frames.read(&c, 10, &mut back);
+        assert_eq!(&back, b"bytes");
+        assert_eq!(frames.allocate_zeroed(), Err(OutOfFrames));
+        frames.release(a);
+        let again = frames.allocate_zeroed().unwrap();
+        frames.read(&again, 10, &mut back);
+        assert_eq!(back, [0; 5], "a recycled frame comes back zeroed");
+        for frame in [again, b, c] {
+            frames.release(frame);
+        }
+        assert_eq!(frames.frames_in_use(), 0);
+    }
+}
