@@ -157,6 +157,9 @@ pub(crate) struct FamilyState<F> {
     next_created: u64,
     /// Where the family's VMOs are mapped.
     pub mappings: Registry,
+    /// While a fault is resolved: the address space (by address) and page whose translation
+    /// the fault replaces at once, which invalidations may therefore leave alone.
+    pub faulting: Option<(usize, u64)>,
 }
 
 impl<F> FamilyState<F> {
@@ -166,6 +169,7 @@ impl<F> FamilyState<F> {
             vacant: Vec::new(),
             next_created: 0,
             mappings: Registry::default(),
+            faulting: None,
         }
     }
 

@@ -136,12 +136,29 @@ pub(crate) fn invalidate<F>(
         }
         // `from - shift` is a page of the target inside the record's window.
         let vaddr = record.base + (from - shift - start) * PAGE;
-        let len = (to - from) * PAGE;
-        match change {
-            Change::Content => record.space.unmap(vaddr, len),
-            Change::Shared => record
-                .space
-                .restrict(vaddr, len, Perms::READ | Perms::EXECUTE),
+        let end = vaddr + (to - from) * PAGE;
+        // The page a fault is resolving gets its new translation right after, under this same
+        // lock: removing the old one first would only cost a host call.
+        let skipped = state
+            .faulting
+            .filter(|&(space, page)| {
+                Arc::as_ptr(&record.space) as *const () as usize == space
+                    && (vaddr..end).contains(&page)
+            })
+            .map(|(_, page)| page);
+        let pieces = match skipped {
+            Some(page) => [(vaddr, page), (page + PAGE, end)],
+            None => [(vaddr, end), (end, end)],
+        };
+        for (from, to) in pieces.into_iter().filter(|(from, to)| from < to) {
+            match change {
+                Change::Content => record.space.unmap(from, to - from),
+                Change::Shared => {
+                    record
+                        .space
+                        .restrict(from, to - from, Perms::READ | Perms::EXECUTE)
+                }
+            }
         }
     }
 }

@@ -110,6 +110,10 @@ enum Plan<F> {
         left: Option<(NodeId, u64)>,
         written: bool,
     },
+    /// The VMO takes the shared frame in `node`'s slot `slot`, and the slot gets `copy`, a copy
+    /// of it allocated in advance, for its other readers: a write fault keeps the frame its
+    /// mapping already translates to, so the host only has to lift the write protection.
+    Swap { copy: F, node: NodeId, slot: u64 },
     /// Zero a whole page: drop the VMO's own frame, free a frame only it read, and leave a zero
     /// marker where content above could otherwise show through. `left` as for `Fresh`.
     Zero {
@@ -124,6 +128,9 @@ enum Plan<F> {
 enum Want<'a> {
     /// Its current content, committed (COMMIT).
     Commit,
+    /// As `Commit`, for a write fault: a frame still shared stays with this VMO and its other
+    /// readers get the copy (see [`Plan::Swap`]).
+    FaultCommit,
     /// Current content with `bytes` written at `span.in_page` (a write; also a partial zero).
     Write(&'a [u8]),
     /// Zeros, with no frame (a whole-page ZERO).
@@ -406,10 +413,29 @@ impl<P: Platform> Vmo<P> {
         space: &dyn Translations,
     ) -> VmResult<()> {
         let mut state = self.family.state.lock();
+        state.faulting = Some((
+            space as *const dyn Translations as *const () as usize,
+            vaddr,
+        ));
+        let result = self.fault_in_locked(&mut state, page, write, perms, vaddr, space);
+        state.faulting = None;
+        result
+    }
+
+    /// [`Vmo::fault_in`] with the family locked.
+    fn fault_in_locked(
+        &self,
+        state: &mut LockedFamily<'_, P>,
+        page: u64,
+        write: bool,
+        perms: Perms,
+        vaddr: u64,
+        space: &dyn Translations,
+    ) -> VmResult<()> {
         if page >= state.node(self.node).pages_len {
             return Err(VmError::OutOfRange);
         }
-        let (target, base) = content_target(&state, self.node);
+        let (target, base) = content_target(state, self.node);
         let page = base + page;
         let frames = &*self.family.frames;
         if write && state.node(target).pages.get(page).is_none() {
@@ -420,13 +446,13 @@ impl<P: Platform> Vmo<P> {
                 in_range: 0,
             };
             apply(
-                &mut state,
+                state,
                 frames,
                 target,
-                core::iter::once((span, Want::Commit)),
+                core::iter::once((span, Want::FaultCommit)),
             )?;
         }
-        let (translation, allowed) = match resolve(&state, target, page) {
+        let (translation, allowed) = match resolve(state, target, page) {
             Source::Frame { node, page: slot } => match state.node(node).pages.get(slot) {
                 Some(frame) if node == target => {
                     (PageTarget::Frame(frames.physical_address(frame)), perms)
@@ -439,9 +465,11 @@ impl<P: Platform> Vmo<P> {
             },
             Source::Zeros | Source::Marker { .. } => (PageTarget::Zeros, perms - Perms::WRITE),
         };
-        space
-            .map(vaddr, translation, allowed)
-            .map_err(|_| VmError::NoMemory)
+        space.map(vaddr, translation, allowed).map_err(|_| {
+            // The old translation was left for this one to replace: it must not outlive it.
+            space.unmap(vaddr, PAGE);
+            VmError::NoMemory
+        })
     }
 
     /// What page `page` of this VMO translates to right now and whether a write could go to
@@ -829,12 +857,19 @@ fn plan<S: FrameSource>(
             if !is_read(state, node, slot, Some(id)) {
                 return Ok(Plan::Take { node, slot });
             }
+            let Some(shared) = state.node(node).pages.get(slot) else {
+                unreachable!("resolve points at a frame")
+            };
+            if let Want::FaultCommit = want {
+                return Ok(Plan::Swap {
+                    copy: frames.allocate_copy(shared)?,
+                    node,
+                    slot,
+                });
+            }
             let frame = match whole_write {
                 Some(bytes) => frames.allocate_filled(bytes)?,
-                None => match state.node(node).pages.get(slot) {
-                    Some(shared) => frames.allocate_copy(shared)?,
-                    None => unreachable!("resolve points at a frame"),
-                },
+                None => frames.allocate_copy(shared)?,
             };
             Ok(Plan::Fresh {
                 frame,
@@ -877,8 +912,9 @@ fn apply<'a, S: FrameSource>(
     let mut plans: Plans<'a, S::Frame> = SmallVec::new();
     let release_all = |plans: Plans<'a, S::Frame>| {
         for (_, _, plan) in plans {
-            if let Plan::Fresh { frame, .. } = plan {
-                frames.release(frame);
+            match plan {
+                Plan::Fresh { frame, .. } | Plan::Swap { copy: frame, .. } => frames.release(frame),
+                _ => {}
             }
         }
     };
@@ -898,7 +934,7 @@ fn apply<'a, S: FrameSource>(
     let needs_slot = |plan: &Plan<S::Frame>| match plan {
         Plan::Own => false,
         Plan::Zero { marker, .. } => *marker,
-        Plan::Take { .. } | Plan::Fresh { .. } => true,
+        Plan::Take { .. } | Plan::Fresh { .. } | Plan::Swap { .. } => true,
     };
     let slots = plans
         .iter()
@@ -920,6 +956,8 @@ fn apply<'a, S: FrameSource>(
                 None => page..page + 1,
             })
         });
+    // Shared slots whose frame a swap replaced: whoever translated them must look again.
+    let mut swapped: SmallVec<[(NodeId, u64); 1]> = SmallVec::new();
     // Frames this VMO stopped reading whose payer it was: settled once the pages are in place.
     let mut left_behind: SmallVec<[(NodeId, u64); 2]> = SmallVec::new();
     // Slots are filled before any is only emptied: emptying the last entry of a chunk drops it,
@@ -937,6 +975,16 @@ fn apply<'a, S: FrameSource>(
                 };
                 state.node_mut(id).pages.insert_reserved(span.page, frame);
                 note_insert(state, id, span.page, Some(id));
+            }
+            Plan::Swap { copy, node, slot } => {
+                let Some(shared) = state.node_mut(node).pages.get_mut(slot) else {
+                    unreachable!("planned frame is there")
+                };
+                let original = core::mem::replace(shared, copy);
+                state.node_mut(id).pages.insert_reserved(span.page, original);
+                note_insert(state, id, span.page, Some(id));
+                left_behind.extend(Some((node, slot)).filter(|&(n, q)| left_matters(state, id, n, q)));
+                swapped.push((node, slot));
             }
             Plan::Fresh {
                 frame,
@@ -995,6 +1043,9 @@ fn apply<'a, S: FrameSource>(
     }
     if let Some(changed) = changed {
         invalidate(state, id, changed, Change::Content);
+    }
+    for (node, slot) in swapped {
+        invalidate(state, node, slot..slot + 1, Change::Content);
     }
     Ok(())
 }

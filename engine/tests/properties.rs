@@ -652,6 +652,9 @@ impl World {
                     let engine = as_result(self.space.write(base + at, bytes));
                     compare_results(model, engine)
                         .map_err(|e| format!("write through the mapping at {at:#x}: {e}"))?;
+                    // A write fault keeps the shared frame its mapping shows and gives the
+                    // other readers the copy: the content they share has a new address now.
+                    self.addresses.clear();
                     model
                 }
                 None => {

@@ -181,6 +181,7 @@ impl Mmu for HostMmu {
     fn map(&mut self, vaddr: u64, target: PageTarget, perms: Perms) -> Result<(), MmuFull> {
         let around = (vaddr, vaddr + 2 * PAGE);
         let before = self.starts_in(around.0, around.1);
+        let old = self.book.translation(vaddr);
         self.book.map(vaddr, target, perms)?;
         let after = self.starts_in(around.0, around.1);
         if self.runs + after > self.budget + before {
@@ -190,7 +191,21 @@ impl Mmu for HostMmu {
         } else {
             self.runs = self.runs + after - before;
         }
-        if let Err(full) = self.install(vaddr, target, perms) {
+        let installed = match old {
+            // The same page with other permissions (a write fault on a frame the mapping
+            // already showed): only the protection changes.
+            Some((same, _)) if same == target => {
+                let perms = match target {
+                    PageTarget::Zeros => perms - Perms::WRITE,
+                    PageTarget::Frame(_) => perms,
+                };
+                // SAFETY: a page of our reservation holding a translation this MMU installed.
+                unsafe { mprotect(vaddr as *mut _, PAGE_SIZE, mprotect_flags(perms)) }
+                    .map_err(|_| MmuFull)
+            }
+            _ => self.install(vaddr, target, perms),
+        };
+        if let Err(full) = installed {
             // Keep the book true to the host: whatever was there is gone either way.
             self.unmap(vaddr, PAGE);
             return Err(full);

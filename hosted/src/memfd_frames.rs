@@ -17,7 +17,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustix::fs::{fallocate, ftruncate, memfd_create, FallocateFlags, MemfdFlags};
-use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+use rustix::mm::{madvise, mmap, munmap, Advice, MapFlags, ProtFlags};
 use vm_engine::{FrameSource, OutOfFrames, PAGE_SIZE};
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -162,6 +162,17 @@ impl MemfdFrames {
                         self.in_use.fetch_sub(1, Ordering::AcqRel);
                         return Err(OutOfFrames);
                     }
+                    // Map the new pages into the physmap now, in one call, rather than one
+                    // minor fault at a time when the engine first copies into each. Best
+                    // effort: without it (Linux before 5.14) they fault in as usual.
+                    // SAFETY: the range lies inside the physmap; populating changes no byte.
+                    let _ = unsafe {
+                        madvise(
+                            self.at(a.reserved, 0).cast(),
+                            step as usize * PAGE_SIZE,
+                            Advice::LinuxPopulateWrite,
+                        )
+                    };
                     a.reserved += step;
                 }
                 a.high += 1;

@@ -48,6 +48,17 @@ impl SoftwareMmu {
     pub fn is_empty(&self) -> bool {
         self.translations.is_empty()
     }
+
+    /// The translations of pages in `[from, to)`, in address order.
+    pub fn translations_in(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = (u64, PageTarget, Perms)> + '_ {
+        self.translations
+            .range(from..to.max(from))
+            .map(|(&vaddr, &(target, perms))| (vaddr, target, perms))
+    }
 }
 
 impl Mmu for SoftwareMmu {

@@ -1,0 +1,282 @@
+//! VMOs mapped into this process's real memory against Linux itself, each figure a RATIO of two
+//! loops run in the same process (medians of alternating rounds):
+//!
+//! 1. Snapshot and restore: a region of 1 GiB (every page written) is mapped as a snapshot of
+//!    its base VMO; a round dirties `k` pages through the pointer, then restores the region by
+//!    mapping a fresh snapshot over it (ZX_VM_SPECIFIC_OVERWRITE) and closing the dirty one. The
+//!    baseline is what a fuzzer or test harness does without us: `fork()` a child that dirties
+//!    the same `k` pages of an equally written 1 GiB anonymous region and exits, and wait for it.
+//!    k = 1, 16, 256, 4096.
+//! 2. First write to a page shared with a snapshot, through the pointer (our fault: SIGSEGV, the
+//!    engine's copy, the new mapping), against the kernel's copy-on-write fault on a page shared
+//!    with a forked parent (timed inside the child).
+//!
+//! `cargo bench -p zircon-hosted --bench mapped` (about a minute; `-- --quick` runs a 64 MiB
+//! region and a few rounds, whose ratios are not the issue's figures).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use ::zircon::c_abi::zircon::*;
+use ::zircon::kernel::HandleValue;
+
+const PAGE: usize = 4096;
+const RW: u32 = 0b11;
+const ZX_VMO_CHILD_SNAPSHOT: u32 = 1;
+const ZX_VM_SPECIFIC_OVERWRITE: u32 = 1 << 5;
+
+fn check(status: i32, what: &str) {
+    assert_eq!(status, 0, "{what} failed with status {status}");
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// The pages a round dirties: spread over the region with a fixed stride.
+fn dirty_pages(k: usize, pages: usize) -> impl Iterator<Item = usize> {
+    let stride = (pages / k).max(1);
+    (0..k).map(move |i| (i * stride + i % 7) % pages)
+}
+
+/// Our side of measurement 1: a mapped snapshot dirtied and restored.
+struct Restorable {
+    base: HandleValue,
+    working: HandleValue,
+    addr: usize,
+    len: usize,
+}
+
+impl Restorable {
+    fn new(len: usize) -> Self {
+        let mut base = 0;
+        // SAFETY: `base` is a valid out-pointer.
+        check(
+            unsafe { zx_vmo_create(len as u64, 0, &mut base) },
+            "vmo_create",
+        );
+        let fill = vec![0x5au8; 1 << 20];
+        for offset in (0..len).step_by(fill.len()) {
+            // SAFETY: `fill` is readable for its length.
+            check(
+                unsafe { zx_vmo_write(base, fill.as_ptr().cast(), offset as u64, fill.len()) },
+                "fill",
+            );
+        }
+        let mut restorable = Restorable {
+            base,
+            working: 0,
+            addr: 0,
+            len,
+        };
+        restorable.restore();
+        restorable
+    }
+
+    /// Maps a fresh snapshot of the base over the region and closes the dirty one.
+    fn restore(&mut self) {
+        let mut fresh = 0;
+        // SAFETY: valid out-pointers.
+        check(
+            unsafe {
+                zx_vmo_create_child(
+                    self.base,
+                    ZX_VMO_CHILD_SNAPSHOT,
+                    0,
+                    self.len as u64,
+                    &mut fresh,
+                )
+            },
+            "snapshot",
+        );
+        let root = zx_vmar_root_self();
+        let mut addr = 0usize;
+        let (options, offset) = if self.addr == 0 {
+            (RW, 0)
+        } else {
+            let mut info = [0u64; 2];
+            // SAFETY: `info` has room for zx_info_vmar_t.
+            check(
+                unsafe {
+                    zx_object_get_info(
+                        root,
+                        7,
+                        info.as_mut_ptr().cast(),
+                        16,
+                        std::ptr::null_mut(),
+                        std::ptr::null_mut(),
+                    )
+                },
+                "vmar info",
+            );
+            (RW | ZX_VM_SPECIFIC_OVERWRITE, self.addr - info[0] as usize)
+        };
+        // SAFETY: valid out-pointer.
+        check(
+            unsafe { zx_vmar_map(root, options, offset, fresh, 0, self.len, &mut addr) },
+            "map",
+        );
+        if self.working != 0 {
+            check(zx_handle_close(self.working), "close");
+        }
+        self.working = fresh;
+        self.addr = addr;
+    }
+
+    fn dirty(&self, k: usize) {
+        let pages = self.len / PAGE;
+        for page in dirty_pages(k, pages) {
+            // SAFETY: the page lies inside the read/write mapping of `len` bytes at `addr`.
+            unsafe { std::ptr::write_volatile((self.addr + page * PAGE + 8) as *mut u8, 0xa5) };
+        }
+    }
+}
+
+/// The baseline of measurement 1: a written anonymous region, forked per round.
+struct Forked {
+    region: Vec<u8>,
+}
+
+impl Forked {
+    fn new(len: usize) -> Self {
+        Forked {
+            region: vec![0x5a; len],
+        }
+    }
+
+    fn round(&mut self, k: usize) {
+        let pages = self.region.len() / PAGE;
+        // SAFETY: the process is single-threaded here (benchmarks run on the main thread), so
+        // the child may run arbitrary code; it only writes its copy of the region and exits.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            for page in dirty_pages(k, pages) {
+                self.region[page * PAGE + 8] = 0xa5;
+            }
+            black_box(&self.region);
+            // SAFETY: `_exit` ends the child without running the parent's destructors.
+            unsafe { libc::_exit(0) };
+        }
+        assert!(child > 0, "fork failed");
+        let mut status = 0;
+        // SAFETY: waiting for our own child with a valid status pointer.
+        unsafe { libc::waitpid(child, &mut status, 0) };
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
+}
+
+/// Measurement 2, ours: nanoseconds per first write to pages shared with a snapshot.
+fn our_cow_fault(pages: usize) -> Duration {
+    let len = pages * PAGE;
+    let mut base = 0;
+    // SAFETY: valid out-pointers and buffers throughout.
+    unsafe {
+        check(zx_vmo_create(len as u64, 0, &mut base), "create");
+        let fill = vec![0x11u8; len];
+        check(zx_vmo_write(base, fill.as_ptr().cast(), 0, len), "fill");
+        let mut addr = 0usize;
+        check(
+            zx_vmar_map(zx_vmar_root_self(), RW, 0, base, 0, len, &mut addr),
+            "map",
+        );
+        // Read every page first, so that each write meets a present, read-only translation.
+        let mut snapshot = 0;
+        check(
+            zx_vmo_create_child(base, ZX_VMO_CHILD_SNAPSHOT, 0, len as u64, &mut snapshot),
+            "snap",
+        );
+        for page in 0..pages {
+            black_box(std::ptr::read_volatile((addr + page * PAGE) as *const u8));
+        }
+        let start = Instant::now();
+        for page in 0..pages {
+            std::ptr::write_volatile((addr + page * PAGE + 1) as *mut u8, 0x22);
+        }
+        let time = start.elapsed();
+        check(zx_vmar_unmap(zx_vmar_root_self(), addr, len), "unmap");
+        check(zx_handle_close(snapshot), "close");
+        check(zx_handle_close(base), "close");
+        time / pages as u32
+    }
+}
+
+/// Measurement 2, Linux: the same writes in a forked child, timed there and sent back.
+fn kernel_cow_fault(pages: usize) -> Duration {
+    let mut region = vec![0x11u8; pages * PAGE];
+    let mut pipe = [0i32; 2];
+    // SAFETY: a two-element array for pipe(2).
+    assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
+    // SAFETY: single-threaded here (see `Forked::round`); the child writes, reports, exits.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        let start = Instant::now();
+        for page in 0..pages {
+            region[page * PAGE + 1] = 0x22;
+        }
+        black_box(&region);
+        let nanos = (start.elapsed().as_nanos() as u64).to_le_bytes();
+        // SAFETY: writing 8 bytes from a local array to our pipe, then leaving at once.
+        unsafe {
+            libc::write(pipe[1], nanos.as_ptr().cast(), 8);
+            libc::_exit(0);
+        }
+    }
+    let mut nanos = [0u8; 8];
+    // SAFETY: reading 8 bytes into a local array; waiting for our own child.
+    unsafe {
+        libc::read(pipe[0], nanos.as_mut_ptr().cast(), 8);
+        libc::waitpid(child, std::ptr::null_mut(), 0);
+        libc::close(pipe[0]);
+        libc::close(pipe[1]);
+    }
+    black_box(&mut region);
+    Duration::from_nanos(u64::from_le_bytes(nanos)) / pages as u32
+}
+
+fn main() {
+    let quick = std::env::args().any(|arg| arg == "--quick");
+    let (len, rounds) = if quick { (64 << 20, 3) } else { (1 << 30, 9) };
+    println!(
+        "mapped memory vs Linux ({} MiB region{})",
+        len >> 20,
+        if quick { ", quick" } else { "" }
+    );
+    println!("| measurement | ours | Linux | Linux / ours |");
+    println!("|---|---|---|---|");
+    let mut ours = Restorable::new(len);
+    let mut forked = Forked::new(len);
+    for k in [1usize, 16, 256, 4096] {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for round in 0..=rounds {
+            let start = Instant::now();
+            ours.dirty(k);
+            ours.restore();
+            let our_time = start.elapsed();
+            let start = Instant::now();
+            forked.round(k);
+            let fork_time = start.elapsed();
+            if round > 0 {
+                a.push(our_time);
+                b.push(fork_time);
+            }
+        }
+        let (a, b) = (median(a), median(b));
+        println!(
+            "| snapshot + restore, {k} dirty pages a round | {a:.2?} | {b:.2?} (fork) | {:.1}x |",
+            b.as_secs_f64() / a.as_secs_f64()
+        );
+    }
+    let pages = if quick { 256 } else { 4096 };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        a.push(our_cow_fault(pages));
+        b.push(kernel_cow_fault(pages));
+    }
+    let (a, b) = (median(a), median(b));
+    println!(
+        "| first write to a page shared with a snapshot | {a:.2?} | {b:.2?} (after fork) | {:.2}x (ours is {:.2}x Linux's) |",
+        b.as_secs_f64() / a.as_secs_f64(),
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+}
