@@ -1,9 +1,9 @@
 //! VMOs mapped into this process's real memory against Linux itself, each figure a RATIO of two
-//! loops run in the same process (medians of alternating rounds):
+//! loops run in the same process (medians of rounds, each side's rounds together):
 //!
 //! 1. Snapshot and restore: a region of 1 GiB (every page written) is mapped as a snapshot of
-//!    its base VMO; a round dirties `k` pages through the pointer, then restores the region by
-//!    mapping a fresh snapshot over it (ZX_VM_SPECIFIC_OVERWRITE) and closing the dirty one. The
+//!    its base VMO; a round dirties `k` pages through the pointer, then restores the region: the
+//!    restore unmaps the region, closes the dirty snapshot and maps a fresh one in its place. The
 //!    baseline is what a fuzzer or test harness does without us: `fork()` a child that dirties
 //!    the same `k` pages of an equally written 1 GiB anonymous region and exits, and wait for it.
 //!    k = 1, 16, 256, 4096.
@@ -23,7 +23,7 @@ use ::zircon::kernel::HandleValue;
 const PAGE: usize = 4096;
 const RW: u32 = 0b11;
 const ZX_VMO_CHILD_SNAPSHOT: u32 = 1;
-const ZX_VM_SPECIFIC_OVERWRITE: u32 = 1 << 5;
+const ZX_VM_SPECIFIC: u32 = 1 << 4;
 
 fn check(status: i32, what: &str) {
     assert_eq!(status, 0, "{what} failed with status {status}");
@@ -74,27 +74,15 @@ impl Restorable {
         restorable
     }
 
-    /// Maps a fresh snapshot of the base over the region and closes the dirty one.
+    /// Unmaps and closes the dirty snapshot, then maps a fresh one at the same place. (Closing
+    /// first keeps the base's family flat: the base is then the only other reader of the dirty
+    /// snapshot's pages, and the close costs what the round changed.)
     fn restore(&mut self) {
-        let mut fresh = 0;
-        // SAFETY: valid out-pointers.
-        check(
-            unsafe {
-                zx_vmo_create_child(
-                    self.base,
-                    ZX_VMO_CHILD_SNAPSHOT,
-                    0,
-                    self.len as u64,
-                    &mut fresh,
-                )
-            },
-            "snapshot",
-        );
         let root = zx_vmar_root_self();
-        let mut addr = 0usize;
-        let (options, offset) = if self.addr == 0 {
-            (RW, 0)
-        } else {
+        let mut offset = 0;
+        if self.working != 0 {
+            check(zx_vmar_unmap(root, self.addr, self.len), "unmap");
+            check(zx_handle_close(self.working), "close");
             let mut info = [0u64; 2];
             // SAFETY: `info` has room for zx_info_vmar_t.
             check(
@@ -110,16 +98,33 @@ impl Restorable {
                 },
                 "vmar info",
             );
-            (RW | ZX_VM_SPECIFIC_OVERWRITE, self.addr - info[0] as usize)
+            offset = self.addr - info[0] as usize;
+        }
+        let mut fresh = 0;
+        // SAFETY: valid out-pointers.
+        check(
+            unsafe {
+                zx_vmo_create_child(
+                    self.base,
+                    ZX_VMO_CHILD_SNAPSHOT,
+                    0,
+                    self.len as u64,
+                    &mut fresh,
+                )
+            },
+            "snapshot",
+        );
+        let options = if self.working == 0 {
+            RW
+        } else {
+            RW | ZX_VM_SPECIFIC
         };
+        let mut addr = 0usize;
         // SAFETY: valid out-pointer.
         check(
             unsafe { zx_vmar_map(root, options, offset, fresh, 0, self.len, &mut addr) },
             "map",
         );
-        if self.working != 0 {
-            check(zx_handle_close(self.working), "close");
-        }
         self.working = fresh;
         self.addr = addr;
     }
@@ -247,18 +252,23 @@ fn main() {
     let mut ours = Restorable::new(len);
     let mut forked = Forked::new(len);
     for k in [1usize, 16, 256, 4096] {
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+        // Each side's rounds run together (after one untimed round): a fork leaves the
+        // parent's caches and page tables cold, which would tax our rounds if interleaved.
+        let mut a = Vec::new();
         for round in 0..=rounds {
             let start = Instant::now();
             ours.dirty(k);
             ours.restore();
-            let our_time = start.elapsed();
+            if round > 0 {
+                a.push(start.elapsed());
+            }
+        }
+        let mut b = Vec::new();
+        for round in 0..=rounds {
             let start = Instant::now();
             forked.round(k);
-            let fork_time = start.elapsed();
             if round > 0 {
-                a.push(our_time);
-                b.push(fork_time);
+                b.push(start.elapsed());
             }
         }
         let (a, b) = (median(a), median(b));

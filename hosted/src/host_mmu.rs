@@ -158,7 +158,9 @@ impl HostMmu {
                     vaddr as *mut _,
                     PAGE_SIZE,
                     prot(perms),
-                    MapFlags::SHARED | MapFlags::FIXED,
+                    // Populated now: the access that faulted is retried at once, and would
+                    // otherwise take a second (minor) fault to fill the page table.
+                    MapFlags::SHARED | MapFlags::FIXED | MapFlags::POPULATE,
                     BorrowedFd::borrow_raw(self.file),
                     offset,
                 )
