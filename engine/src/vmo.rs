@@ -981,9 +981,13 @@ fn apply<'a, S: FrameSource>(
                     unreachable!("planned frame is there")
                 };
                 let original = core::mem::replace(shared, copy);
-                state.node_mut(id).pages.insert_reserved(span.page, original);
+                state
+                    .node_mut(id)
+                    .pages
+                    .insert_reserved(span.page, original);
                 note_insert(state, id, span.page, Some(id));
-                left_behind.extend(Some((node, slot)).filter(|&(n, q)| left_matters(state, id, n, q)));
+                left_behind
+                    .extend(Some((node, slot)).filter(|&(n, q)| left_matters(state, id, n, q)));
                 swapped.push((node, slot));
             }
             Plan::Fresh {
