@@ -21,7 +21,10 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 const NOT_RUN: &[&str] = &["headers"];
 
 /// Environment variables a program is run with: (program, variable, value).
-const ENVIRONMENT: &[(&str, &str, &str)] = &[("frame_limit", "ZIRCON_FRAME_LIMIT", "32")];
+const ENVIRONMENT: &[(&str, &str, &str)] = &[
+    ("frame_limit", "ZIRCON_FRAME_LIMIT", "32"),
+    ("mapped_limits", "ZIRCON_FRAME_LIMIT", "64"),
+];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -213,6 +216,8 @@ c_programs!(
     handles,
     hostile,
     magenta,
+    mapped_limits,
+    mapped_memory,
     object_info,
     process,
     process_memory,

@@ -65,8 +65,8 @@ impl<T> Outcome for (Status, T) {
 }
 
 /// Whether every page of `[address, address + len)` that lies in the program's own address
-/// space is mapped with the permission the copy needs (checked through the engine, faulting
-/// pages in for reading), so that touching it cannot crash the program.
+/// space is mapped with the permission the copy needs, faulting each in through the engine for
+/// that access, so that touching it afterwards cannot crash the program.
 fn mapped_for(address: usize, len: usize, write: bool) -> bool {
     let Some(runtime) = Runtime::running() else {
         return true;
@@ -84,9 +84,14 @@ fn mapped_for(address: usize, len: usize, write: bool) -> bool {
             } else {
                 vm_engine::Perms::READ
             };
-            if !mapping.perms.contains(needed)
-                || space.fault(at as u64, vm_engine::Access::Read).is_err()
-            {
+            // A page the call will write is faulted in for writing now, so that running out of
+            // frames is an error here rather than a crash in the copy back.
+            let access = if write {
+                vm_engine::Access::Write
+            } else {
+                vm_engine::Access::Read
+            };
+            if !mapping.perms.contains(needed) || space.fault(at as u64, access).is_err() {
                 return false;
             }
         }
