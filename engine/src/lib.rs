@@ -53,8 +53,3 @@ pub use geometry::{round_up_to_page, MAX_VMO_SIZE, PAGE_SIZE};
 pub use memory_frames::{InMemoryFrames, MemoryFrame};
 pub use platform::{FrameOf, InMemoryPlatform, Platform};
 pub use vmo::{ChildKind, Vmo, VmoInfo, VmoOptions};
-
-/// The README's examples, compiled and run as doc tests so that the README stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeExamples;

@@ -20,3 +20,9 @@ pub use platform::HostPlatform;
 pub use runtime::Runtime;
 pub use vm_engine as engine;
 pub use vm_kernel as kernel;
+
+/// The README's examples, compiled and run as doc tests so that the README stays true (here,
+/// where both the engine and the hosted runtime they use are available).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
