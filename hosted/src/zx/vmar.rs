@@ -9,6 +9,7 @@
 
 use std::sync::OnceLock;
 
+use bitflags::bitflags;
 use vm_kernel::zircon as abi;
 use vm_kernel::HANDLE_INVALID;
 
@@ -21,35 +22,38 @@ use crate::c_abi;
 /// The page size.
 const PAGE: usize = 4096;
 
-option_bits! {
+bitflags! {
     /// Options of the VMAR calls (`zx_vm_option_t`): the permissions of a mapping, where to
     /// place it, and what a new VMAR allows inside it.
-    pub struct VmarFlags;
-    /// `ZX_VM_PERM_READ`: the mapping may be read.
-    const PERM_READ = abi::ZX_VM_PERM_READ;
-    /// `ZX_VM_PERM_WRITE`: the mapping may be written (needs `PERM_READ`).
-    const PERM_WRITE = abi::ZX_VM_PERM_WRITE;
-    /// `ZX_VM_PERM_EXECUTE`: the mapping may be executed (needs `PERM_READ`).
-    const PERM_EXECUTE = abi::ZX_VM_PERM_EXECUTE;
-    /// `ZX_VM_COMPACT`: a placement hint for [`Vmar::allocate`] (accepted and ignored).
-    const COMPACT = abi::ZX_VM_COMPACT;
-    /// `ZX_VM_SPECIFIC`: place at the given offset in the VMAR.
-    const SPECIFIC = abi::ZX_VM_SPECIFIC;
-    /// `ZX_VM_SPECIFIC_OVERWRITE`: place at the given offset, replacing what is mapped there
-    /// (only through the `unsafe` [`Vmar::map_raw`]).
-    const SPECIFIC_OVERWRITE = abi::ZX_VM_SPECIFIC_OVERWRITE;
-    /// `ZX_VM_CAN_MAP_SPECIFIC`: a new VMAR accepts specific placements.
-    const CAN_MAP_SPECIFIC = abi::ZX_VM_CAN_MAP_SPECIFIC;
-    /// `ZX_VM_CAN_MAP_READ`: a new VMAR accepts readable mappings.
-    const CAN_MAP_READ = abi::ZX_VM_CAN_MAP_READ;
-    /// `ZX_VM_CAN_MAP_WRITE`: a new VMAR accepts writable mappings.
-    const CAN_MAP_WRITE = abi::ZX_VM_CAN_MAP_WRITE;
-    /// `ZX_VM_CAN_MAP_EXECUTE`: a new VMAR accepts executable mappings.
-    const CAN_MAP_EXECUTE = abi::ZX_VM_CAN_MAP_EXECUTE;
-    /// `ZX_VM_MAP_RANGE`: install translations for the pages already committed.
-    const MAP_RANGE = abi::ZX_VM_MAP_RANGE;
-    /// `ZX_VM_REQUIRE_NON_RESIZABLE`: refuse a resizable VMO (always added by [`Vmar::map`]).
-    const REQUIRE_NON_RESIZABLE = abi::ZX_VM_REQUIRE_NON_RESIZABLE;
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    #[repr(transparent)]
+    pub struct VmarFlags: u32 {
+        /// `ZX_VM_PERM_READ`: the mapping may be read.
+        const PERM_READ = abi::ZX_VM_PERM_READ;
+        /// `ZX_VM_PERM_WRITE`: the mapping may be written (needs `PERM_READ`).
+        const PERM_WRITE = abi::ZX_VM_PERM_WRITE;
+        /// `ZX_VM_PERM_EXECUTE`: the mapping may be executed (needs `PERM_READ`).
+        const PERM_EXECUTE = abi::ZX_VM_PERM_EXECUTE;
+        /// `ZX_VM_COMPACT`: a placement hint for [`Vmar::allocate`] (accepted and ignored).
+        const COMPACT = abi::ZX_VM_COMPACT;
+        /// `ZX_VM_SPECIFIC`: place at the given offset in the VMAR.
+        const SPECIFIC = abi::ZX_VM_SPECIFIC;
+        /// `ZX_VM_SPECIFIC_OVERWRITE`: place at the given offset, replacing what is mapped there
+        /// (only through the `unsafe` [`Vmar::map_raw`]).
+        const SPECIFIC_OVERWRITE = abi::ZX_VM_SPECIFIC_OVERWRITE;
+        /// `ZX_VM_CAN_MAP_SPECIFIC`: a new VMAR accepts specific placements.
+        const CAN_MAP_SPECIFIC = abi::ZX_VM_CAN_MAP_SPECIFIC;
+        /// `ZX_VM_CAN_MAP_READ`: a new VMAR accepts readable mappings.
+        const CAN_MAP_READ = abi::ZX_VM_CAN_MAP_READ;
+        /// `ZX_VM_CAN_MAP_WRITE`: a new VMAR accepts writable mappings.
+        const CAN_MAP_WRITE = abi::ZX_VM_CAN_MAP_WRITE;
+        /// `ZX_VM_CAN_MAP_EXECUTE`: a new VMAR accepts executable mappings.
+        const CAN_MAP_EXECUTE = abi::ZX_VM_CAN_MAP_EXECUTE;
+        /// `ZX_VM_MAP_RANGE`: install translations for the pages already committed.
+        const MAP_RANGE = abi::ZX_VM_MAP_RANGE;
+        /// `ZX_VM_REQUIRE_NON_RESIZABLE`: refuse a resizable VMO (always added by [`Vmar::map`]).
+        const REQUIRE_NON_RESIZABLE = abi::ZX_VM_REQUIRE_NON_RESIZABLE;
+    }
 }
 
 impl VmarFlags {

@@ -6,6 +6,7 @@
 use std::ffi::c_void;
 use std::fmt;
 
+use bitflags::bitflags;
 use vm_kernel::zircon as abi;
 use vm_kernel::HANDLE_INVALID;
 
@@ -13,50 +14,59 @@ use super::handle::{self, Handle, HandleBasicInfo, Koid, Rights};
 use super::status::{Result, Status};
 use crate::c_abi;
 
-option_bits! {
+bitflags! {
     /// Options of [`Vmo::create_with_options`].
-    pub struct VmoOptions;
-    /// `ZX_VMO_RESIZABLE`: the VMO may later change size ([`Vmo::set_size`]).
-    const RESIZABLE = abi::ZX_VMO_RESIZABLE;
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    #[repr(transparent)]
+    pub struct VmoOptions: u32 {
+        /// `ZX_VMO_RESIZABLE`: the VMO may later change size ([`Vmo::set_size`]).
+        const RESIZABLE = abi::ZX_VMO_RESIZABLE;
+    }
 }
 
-option_bits! {
+bitflags! {
     /// Options of [`Vmo::create_child`]: exactly one type (`SNAPSHOT`,
     /// `SNAPSHOT_AT_LEAST_ON_WRITE` or `SLICE`), optionally with `RESIZABLE` or `NO_WRITE`.
-    pub struct VmoChildOptions;
-    /// `ZX_VMO_CHILD_SNAPSHOT`: the child behaves as an eager copy of the range; writes to
-    /// either side are never seen by the other.
-    const SNAPSHOT = abi::ZX_VMO_CHILD_SNAPSHOT;
-    /// `ZX_VMO_CHILD_RESIZABLE`: the child may be resized.
-    const RESIZABLE = abi::ZX_VMO_CHILD_RESIZABLE;
-    /// `ZX_VMO_CHILD_SLICE`: the child is a window on the parent's own pages.
-    const SLICE = abi::ZX_VMO_CHILD_SLICE;
-    /// `ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE` (also `ZX_VMO_CHILD_COPY_ON_WRITE`): copy on
-    /// write at least; on anonymous VMOs the same as `SNAPSHOT`.
-    const SNAPSHOT_AT_LEAST_ON_WRITE = abi::ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE;
-    /// `ZX_VMO_CHILD_NO_WRITE`: the child's handle has no WRITE right.
-    const NO_WRITE = abi::ZX_VMO_CHILD_NO_WRITE;
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    #[repr(transparent)]
+    pub struct VmoChildOptions: u32 {
+        /// `ZX_VMO_CHILD_SNAPSHOT`: the child behaves as an eager copy of the range; writes to
+        /// either side are never seen by the other.
+        const SNAPSHOT = abi::ZX_VMO_CHILD_SNAPSHOT;
+        /// `ZX_VMO_CHILD_RESIZABLE`: the child may be resized.
+        const RESIZABLE = abi::ZX_VMO_CHILD_RESIZABLE;
+        /// `ZX_VMO_CHILD_SLICE`: the child is a window on the parent's own pages.
+        const SLICE = abi::ZX_VMO_CHILD_SLICE;
+        /// `ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE` (also `ZX_VMO_CHILD_COPY_ON_WRITE`): copy on
+        /// write at least; on anonymous VMOs the same as `SNAPSHOT`.
+        const SNAPSHOT_AT_LEAST_ON_WRITE = abi::ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE;
+        /// `ZX_VMO_CHILD_NO_WRITE`: the child's handle has no WRITE right.
+        const NO_WRITE = abi::ZX_VMO_CHILD_NO_WRITE;
+    }
 }
 
-option_bits! {
+bitflags! {
     /// `zx_info_vmo_t.flags`.
-    pub struct VmoInfoFlags;
-    /// `ZX_INFO_VMO_TYPE_PAGED`: backed by pages (every VMO here).
-    const PAGED = abi::ZX_INFO_VMO_TYPE_PAGED;
-    /// `ZX_INFO_VMO_RESIZABLE`.
-    const RESIZABLE = abi::ZX_INFO_VMO_RESIZABLE;
-    /// `ZX_INFO_VMO_IS_COW_CLONE`: a snapshot or a copy-on-write clone.
-    const IS_COW_CLONE = abi::ZX_INFO_VMO_IS_COW_CLONE;
-    /// `ZX_INFO_VMO_VIA_HANDLE`: the record was read through a handle.
-    const VIA_HANDLE = abi::ZX_INFO_VMO_VIA_HANDLE;
-    /// `ZX_INFO_VMO_VIA_MAPPING`: the record was read through a mapping.
-    const VIA_MAPPING = 1 << 4;
-    /// `ZX_INFO_VMO_PAGER_BACKED`.
-    const PAGER_BACKED = 1 << 5;
-    /// `ZX_INFO_VMO_CONTIGUOUS`.
-    const CONTIGUOUS = 1 << 6;
-    /// `ZX_INFO_VMO_IMMUTABLE`: a `NO_WRITE` snapshot, which nothing can change.
-    const IMMUTABLE = abi::ZX_INFO_VMO_IMMUTABLE;
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    #[repr(transparent)]
+    pub struct VmoInfoFlags: u32 {
+        /// `ZX_INFO_VMO_TYPE_PAGED`: backed by pages (every VMO here).
+        const PAGED = abi::ZX_INFO_VMO_TYPE_PAGED;
+        /// `ZX_INFO_VMO_RESIZABLE`.
+        const RESIZABLE = abi::ZX_INFO_VMO_RESIZABLE;
+        /// `ZX_INFO_VMO_IS_COW_CLONE`: a snapshot or a copy-on-write clone.
+        const IS_COW_CLONE = abi::ZX_INFO_VMO_IS_COW_CLONE;
+        /// `ZX_INFO_VMO_VIA_HANDLE`: the record was read through a handle.
+        const VIA_HANDLE = abi::ZX_INFO_VMO_VIA_HANDLE;
+        /// `ZX_INFO_VMO_VIA_MAPPING`: the record was read through a mapping.
+        const VIA_MAPPING = 1 << 4;
+        /// `ZX_INFO_VMO_PAGER_BACKED`.
+        const PAGER_BACKED = 1 << 5;
+        /// `ZX_INFO_VMO_CONTIGUOUS`.
+        const CONTIGUOUS = 1 << 6;
+        /// `ZX_INFO_VMO_IMMUTABLE`: a `NO_WRITE` snapshot, which nothing can change.
+        const IMMUTABLE = abi::ZX_INFO_VMO_IMMUTABLE;
+    }
 }
 
 /// An operation of [`Vmo::op_range`] (`ZX_VMO_OP_*`).
