@@ -9,7 +9,8 @@
 //! offsets, and the host merges their mappings into one. Frame 0 is never handed out: it
 //! stays zero and is the page every untouched read maps. File space is reserved (`fallocate`)
 //! ahead of use in 2 MiB steps, so that running out of host memory is `OutOfFrames` at
-//! allocation, never a SIGBUS on first touch.
+//! allocation, never a SIGBUS on first touch. When many frames are free and they outnumber those
+//! in use, their pages are punched out of the file and go back to the host.
 
 use std::collections::BTreeSet;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -23,6 +24,9 @@ use vm_engine::{FrameSource, OutOfFrames, PAGE_SIZE};
 const PAGE: u64 = PAGE_SIZE as u64;
 /// Frames of file space reserved at a time.
 const RESERVE_STEP: u32 = 512;
+/// Free frames (64 MiB) from which, when they outnumber the frames in use, the free ones are
+/// given back to the host.
+const RETURN_THRESHOLD: usize = 16_384;
 
 /// A frame: its index in the file (never 0, the zero frame).
 #[derive(Debug, PartialEq, Eq)]
@@ -37,8 +41,10 @@ impl MemfdFrame {
 /// Which frames are free.
 #[derive(Debug)]
 struct Allocator {
-    /// Released frames below `high`.
+    /// Released frames below `high` whose pages the file still holds.
     free: BTreeSet<u32>,
+    /// Released frames whose pages went back to the host (holes in the file).
+    returned: BTreeSet<u32>,
     /// Frames `high..` have never been handed out.
     high: u32,
     /// Frames `..reserved` have file space.
@@ -100,6 +106,7 @@ impl MemfdFrames {
             capacity,
             allocator: parking_lot::Mutex::new(Allocator {
                 free: BTreeSet::new(),
+                returned: BTreeSet::new(),
                 high: 1,
                 reserved: 1,
                 cursor: 1,
@@ -146,9 +153,29 @@ impl MemfdFrames {
             .next()
             .or_else(|| a.free.first())
             .copied();
-        let (index, used_before) = match recycled {
-            Some(index) => (index, true),
-            None if a.high < self.capacity => {
+        let returned = match recycled {
+            Some(_) => None,
+            None => a
+                .returned
+                .range(a.cursor..)
+                .next()
+                .or_else(|| a.returned.first())
+                .copied(),
+        };
+        let (index, used_before) = match (recycled, returned) {
+            (Some(index), _) => (index, true),
+            (None, Some(index)) => {
+                // File space again for a page given back to the host: a hole reads as zeros.
+                let offset = u64::from(index) * PAGE;
+                if fallocate(&self.fd, FallocateFlags::empty(), offset, PAGE).is_err() {
+                    drop(a);
+                    self.in_use.fetch_sub(1, Ordering::AcqRel);
+                    return Err(OutOfFrames);
+                }
+                a.returned.remove(&index);
+                (index, false)
+            }
+            (None, None) if a.high < self.capacity => {
                 if a.high == a.reserved {
                     let step = RESERVE_STEP.min(self.capacity - a.reserved);
                     let reserved = fallocate(
@@ -178,7 +205,7 @@ impl MemfdFrames {
                 a.high += 1;
                 (a.high - 1, false)
             }
-            None => {
+            (None, None) => {
                 drop(a);
                 self.in_use.fetch_sub(1, Ordering::AcqRel);
                 return Err(OutOfFrames);
@@ -192,6 +219,35 @@ impl MemfdFrames {
             Some(index) => Ok((MemfdFrame(index), used_before)),
             None => unreachable!("frame 0 is never handed out"),
         }
+    }
+
+    /// Punches every free frame out of the file, a run at a time, and files them as returned.
+    fn give_back(&self, a: &mut Allocator) {
+        let free = std::mem::take(&mut a.free);
+        let mut frames = free.iter().copied().peekable();
+        while let Some(first) = frames.next() {
+            let mut last = first;
+            while frames.peek() == Some(&(last + 1)) {
+                last += 1;
+                frames.next();
+            }
+            let punched = fallocate(
+                &self.fd,
+                FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+                u64::from(first) * PAGE,
+                u64::from(last - first + 1) * PAGE,
+            );
+            if punched.is_ok() {
+                a.returned.extend(first..=last);
+            } else {
+                a.free.extend(first..=last);
+            }
+        }
+    }
+
+    /// Bytes of host memory the frame file holds (for tests and diagnostics).
+    pub fn resident_bytes(&self) -> u64 {
+        rustix::fs::fstat(&self.fd).map_or(0, |stat| stat.st_blocks as u64 * 512)
     }
 
     /// The physmap address of byte `offset` of frame `index`.
@@ -252,8 +308,14 @@ impl FrameSource for MemfdFrames {
     }
 
     fn release(&self, frame: MemfdFrame) {
-        self.allocator.lock().free.insert(frame.index());
-        self.in_use.fetch_sub(1, Ordering::AcqRel);
+        let in_use = self.in_use.fetch_sub(1, Ordering::AcqRel) - 1;
+        let mut a = self.allocator.lock();
+        a.free.insert(frame.index());
+        // Memory nobody uses goes back to the host, in batches: once the free frames are many
+        // and outnumber the frames in use, every run of them becomes a hole in the file.
+        if a.free.len() >= RETURN_THRESHOLD && a.free.len() > in_use {
+            self.give_back(&mut a);
+        }
     }
 
     fn read(&self, frame: &MemfdFrame, offset: usize, dst: &mut [u8]) {
@@ -321,6 +383,41 @@ mod tests {
         frames.read(&again, 10, &mut back);
         assert_eq!(back, [0; 5], "a recycled frame comes back zeroed");
         for frame in [again, b, c] {
+            frames.release(frame);
+        }
+        assert_eq!(frames.frames_in_use(), 0);
+    }
+
+    #[test]
+    fn memory_goes_back_to_the_host_when_most_frames_are_free() {
+        let count = RETURN_THRESHOLD + 100;
+        let frames = MemfdFrames::with_limit(count).unwrap();
+        let mut taken: Vec<MemfdFrame> = (0..count)
+            .map(|_| frames.allocate_zeroed().unwrap())
+            .collect();
+        for frame in &mut taken {
+            frames.write(frame, 0, &[1]);
+        }
+        let full = frames.resident_bytes();
+        assert!(
+            full >= count as u64 * PAGE,
+            "{full} bytes for {count} frames"
+        );
+        let keep = taken.split_off(count - 10);
+        for frame in taken {
+            frames.release(frame);
+        }
+        assert!(
+            frames.resident_bytes() < full / 10,
+            "resident {} of {full} bytes after freeing all but 10 frames",
+            frames.resident_bytes()
+        );
+        // Frames given back come back zeroed, and everything still adds up.
+        let again = frames.allocate_zeroed().unwrap();
+        let mut byte = [9u8];
+        frames.read(&again, 0, &mut byte);
+        assert_eq!(byte, [0]);
+        for frame in keep.into_iter().chain([again]) {
             frames.release(frame);
         }
         assert_eq!(frames.frames_in_use(), 0);
