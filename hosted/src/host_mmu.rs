@@ -183,11 +183,13 @@ impl Mmu for HostMmu {
     fn map(&mut self, vaddr: u64, target: PageTarget, perms: Perms) -> Result<(), MmuFull> {
         let around = (vaddr, vaddr + 2 * PAGE);
         let before = self.starts_in(around.0, around.1);
-        let old = self.book.translation(vaddr);
+        let mut old = self.book.translation(vaddr);
         self.book.map(vaddr, target, perms)?;
         let after = self.starts_in(around.0, around.1);
         if self.runs + after > self.budget + before {
             self.evict_all();
+            // The page lost its host mapping with the others: it must be installed afresh.
+            old = None;
             self.book.map(vaddr, target, perms)?;
             self.runs = 1;
         } else {
@@ -280,5 +282,69 @@ impl Mmu for HostMmu {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memfd_frames::MemfdFrames;
+    use vm_engine::FrameSource;
+
+    /// A reserved range of `pages` pages, never unmapped (tests are short-lived processes).
+    fn reserve(pages: usize) -> u64 {
+        // SAFETY: a new inaccessible private mapping at an address the host picks.
+        unsafe {
+            mmap_anonymous(
+                std::ptr::null_mut(),
+                pages * PAGE_SIZE,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )
+        }
+        .expect("reservation") as u64
+    }
+
+    #[test]
+    fn a_page_evicted_while_its_permissions_change_is_installed_again() {
+        let frames = MemfdFrames::with_limit(8).unwrap();
+        let mut a = frames.allocate_zeroed().unwrap();
+        let mut b = frames.allocate_zeroed().unwrap();
+        frames.write(&mut a, 0, b"first");
+        frames.write(&mut b, 0, b"second");
+        let (fa, fb) = (frames.physical_address(&a), frames.physical_address(&b));
+        assert_eq!(fb, fa + PAGE, "neighbouring frames");
+        let base = reserve(4);
+        // SAFETY: the range was reserved for this MMU alone; the file outlives it.
+        let mut mmu = unsafe { HostMmu::new(frames.file(), base, 4 * PAGE, 1) };
+        mmu.map(base, PageTarget::Frame(fa), Perms::READ).unwrap();
+        mmu.map(base + PAGE, PageTarget::Frame(fb), Perms::READ)
+            .unwrap();
+        assert_eq!(mmu.runs, 1, "one mergeable run");
+        // Raising one page's permissions splits the run: over budget, everything is dropped,
+        // and the page must still end up showing its frame, writable.
+        mmu.map(
+            base + PAGE,
+            PageTarget::Frame(fb),
+            Perms::READ | Perms::WRITE,
+        )
+        .unwrap();
+        assert_eq!(mmu.evictions, 1);
+        assert!(mmu.translation(base).is_none());
+        let page = (base + PAGE) as *mut u8;
+        // SAFETY: the page is mapped read/write to frame `b` (checked by the test itself).
+        unsafe {
+            assert_eq!(std::slice::from_raw_parts(page, 6), b"second");
+            page.write(b'S');
+        }
+        let mut back = [0u8; 1];
+        frames.read(&b, 0, &mut back);
+        assert_eq!(
+            &back, b"S",
+            "the write went to the frame, not to an anonymous page"
+        );
+        mmu.unmap(base, 4 * PAGE);
+        frames.release(a);
+        frames.release(b);
     }
 }
