@@ -44,8 +44,8 @@ mod platform;
 mod vmo;
 
 pub use address_space::{
-    Access, AccessError, AddressSpace, KeepAlive, MapRequest, MappingInfo, Mmu, MmuFull,
-    PageTarget, Perms, RegionRequest, SoftwareMmu, Vmar,
+    Access, AccessError, AddressSpace, KeepAlive, MapRequest, MappedPiece, MappingInfo, Mmu,
+    MmuFull, PageTarget, Perms, RegionRequest, SoftwareMmu, Vmar,
 };
 pub use error::{VmError, VmResult};
 pub use frame_source::{FrameSource, OutOfFrames};

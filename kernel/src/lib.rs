@@ -16,6 +16,7 @@
 extern crate alloc;
 
 pub mod handle_table;
+pub mod jinue;
 pub mod koid;
 pub mod magenta;
 pub mod name;
@@ -168,5 +169,10 @@ impl<P: KernelPlatform> Kernel<P> {
     /// The system calls as `process` issues them.
     pub fn syscalls<'a>(&'a self, process: &'a Arc<Process<P>>) -> Syscalls<'a, P> {
         Syscalls::new(self, process)
+    }
+
+    /// The Jinue calls as `process` issues them.
+    pub fn jinue<'a>(&'a self, process: &'a Arc<Process<P>>) -> jinue::JinueCalls<'a, P> {
+        jinue::JinueCalls::new(self, process)
     }
 }

@@ -5,7 +5,11 @@
 
 use alloc::sync::{Arc, Weak};
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use vm_engine::AddressSpace;
+
+use crate::jinue::descriptors::DescriptorTable;
 
 use crate::handle_table::HandleTable;
 use crate::koid::Koid;
@@ -22,6 +26,10 @@ pub struct Process<P: KernelPlatform> {
     handle_mask: u32,
     root_vmar: Arc<Vmar<P>>,
     handles: Weak<HandleTable<P>>,
+    /// The Jinue personality's descriptors.
+    descriptors: lock_api::Mutex<P::RawMutex, DescriptorTable<P>>,
+    /// Set by Jinue's DESTROY: the process holds nothing and its descriptors elsewhere fail.
+    destroyed: AtomicBool,
     // Last: the handles go first, then the mappings.
     address_space: AddressSpace<P>,
 }
@@ -43,6 +51,8 @@ impl<P: KernelPlatform> Process<P> {
             handle_mask: handle_mask_for(koid),
             root_vmar: Arc::new(Vmar::new(vmar_koid, koid, address_space.root())),
             handles: Arc::downgrade(handles),
+            descriptors: lock_api::Mutex::new(DescriptorTable::new()),
+            destroyed: AtomicBool::new(false),
             address_space,
         }
     }
@@ -80,6 +90,28 @@ impl<P: KernelPlatform> Process<P> {
     /// The process's address space.
     pub fn address_space(&self) -> &AddressSpace<P> {
         &self.address_space
+    }
+
+    /// The process's Jinue descriptor table.
+    pub fn descriptors(&self) -> &lock_api::Mutex<P::RawMutex, DescriptorTable<P>> {
+        &self.descriptors
+    }
+
+    /// Whether Jinue's DESTROY destroyed it.
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed.load(Ordering::Acquire)
+    }
+
+    /// Destroys the process (Jinue's DESTROY): its mappings and descriptors go at once; the
+    /// object stays for those who still name it, and they learn it is gone.
+    pub fn destroy(&self) {
+        if self.destroyed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.address_space.destroy();
+        // Dropped after the table's lock: they may hold the last reference to other processes.
+        let released = self.descriptors.lock().clear();
+        drop(released);
     }
 
     /// The value XORed into this process's handle values, so that the same slot of the table

@@ -154,6 +154,24 @@ pub struct MapRequest<P: Platform> {
     pub keep_alive: Option<KeepAlive>,
 }
 
+/// A mapped piece of a range, with what it takes to map the same memory elsewhere.
+pub struct MappedPiece<P: Platform> {
+    /// First address of the piece (inside the range asked about).
+    pub base: u64,
+    /// Bytes.
+    pub len: u64,
+    /// The VMO mapped there.
+    pub vmo: Arc<Vmo<P>>,
+    /// Offset in the VMO of the byte at `base`.
+    pub vmo_offset: u64,
+    /// Current permissions.
+    pub perms: Perms,
+    /// The most its mapping may ever be granted.
+    pub max_perms: Perms,
+    /// What the mapping keeps alive.
+    pub keep_alive: Option<KeepAlive>,
+}
+
 /// Why an access through an address space failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccessError {
@@ -354,6 +372,37 @@ impl<P: Platform> AddressSpace<P> {
             vmo_offset: m.vmo_offset,
             perms: m.perms,
         })
+    }
+
+    /// The root region's range.
+    pub fn range(&self) -> (u64, u64) {
+        let tree = self.shared.tree.lock();
+        let root = tree.get(0);
+        (root.base, root.size)
+    }
+
+    /// The mapped pieces of `[start, end)`, in address order, clipped to the range (mappings in
+    /// sub-regions included).
+    pub fn mapped_pieces(&self, start: u64, end: u64) -> Vec<MappedPiece<P>> {
+        let tree = self.shared.tree.lock();
+        let mut pieces: Vec<MappedPiece<P>> = tree
+            .all_mappings()
+            .filter(|m| m.base < end && m.end() > start)
+            .map(|m| {
+                let base = m.base.max(start);
+                MappedPiece {
+                    base,
+                    len: m.end().min(end) - base,
+                    vmo: m.vmo.clone(),
+                    vmo_offset: m.vmo_offset + (base - m.base),
+                    perms: m.perms,
+                    max_perms: m.max_perms,
+                    keep_alive: m.keep_alive.clone(),
+                }
+            })
+            .collect();
+        pieces.sort_by_key(|p| p.base);
+        pieces
     }
 
     /// Every mapping, in address order.

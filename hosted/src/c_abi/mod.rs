@@ -9,9 +9,11 @@
 //! (`ZX_ERR_INVALID_ARGS`). Any other pointer is trusted to be valid for its length, as the
 //! C contract of these functions requires.
 
+pub mod jinue;
 pub mod magenta;
 pub mod zircon;
 
+pub use self::jinue::*;
 pub use self::magenta::*;
 pub use self::zircon::*;
 
