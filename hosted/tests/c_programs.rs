@@ -215,6 +215,8 @@ c_programs!(
     frame_limit,
     handles,
     hostile,
+    jinue,
+    jinue_mclone,
     magenta,
     mapped_limits,
     mapped_memory,
