@@ -45,7 +45,7 @@ mod vmo;
 
 pub use address_space::{
     Access, AccessError, AddressSpace, KeepAlive, MapRequest, MappedPiece, MappingInfo, Mmu,
-    MmuFull, PageTarget, Perms, RegionRequest, SoftwareMmu, Vmar,
+    MmuFull, PageTarget, Perms, RegionRequest, SoftwareMmu, Vmar, MAX_MAPPINGS,
 };
 pub use error::{VmError, VmResult};
 pub use frame_source::{FrameSource, OutOfFrames};

@@ -382,3 +382,72 @@ fn mclone_never_grants_more_than_the_source_vmo_handle_allowed() {
     assert_eq!(jinue.mclone(SELF, 1, args(addr, addr, PAGE, READ)), Ok(0));
     assert_eq!(sys.info_record(vmo, ZX_INFO_VMO).unwrap().u64_at(64), 2);
 }
+
+/// The destination runs out of room for mappings halfway through: ENOMEM, the first piece
+/// cloned and the rest not, and nothing leaks once the processes are gone.
+#[test]
+fn mclone_out_of_mapping_room_is_enomem_and_leaks_nothing() {
+    use zircon::engine::{FrameSource, MapRequest, Perms, Vmo, VmoOptions, MAX_MAPPINGS};
+    use zircon::kernel::jinue::descriptors::Target;
+    let frames = Arc::new(MemfdFrames::with_limit(1 << 16).expect("frame file"));
+    let kernel = TestKernel::new(frames.clone());
+    let me = boot(&kernel);
+    let jinue = kernel.jinue(&me);
+    let sys = kernel.syscalls(&me);
+    // A source of two pieces (a hole between them).
+    let (addr, vmo) = map_vmo(&kernel, &me, 3, 0x22);
+    sys.vmar_unmap(sys.lookup_root_vmar(), addr + PAGE, PAGE)
+        .unwrap();
+    // A destination one mapping short of full.
+    jinue.create_process(1).unwrap();
+    let destination = match &me.descriptors().lock().get(1).expect("open").target {
+        Target::Process(process) => process.clone(),
+        Target::SelfProcess => unreachable!("a created process"),
+    };
+    let filler = Arc::new(Vmo::create(frames.clone(), PAGE, VmoOptions::default()).unwrap());
+    let root = destination.address_space().root();
+    // Specific places far from the clone's destination (each one a separate mapping).
+    let first = 1 << 33;
+    for i in 0..MAX_MAPPINGS as u64 - 1 {
+        root.map(MapRequest {
+            offset: Some(first + 2 * i * PAGE),
+            overwrite: false,
+            vmo: filler.clone(),
+            vmo_offset: 0,
+            len: PAGE,
+            perms: Perms::READ,
+            max_perms: Perms::READ,
+            align: PAGE,
+            populate: false,
+            keep_alive: None,
+        })
+        .unwrap();
+    }
+    let far = addr + (256 << 20);
+    assert_eq!(
+        jinue.mclone(SELF, 1, args(addr, far, 3 * PAGE, READ)),
+        Err(Errno::NoMemory)
+    );
+    let mappings = |sys: &zircon::kernel::Syscalls<'_, HostPlatform>| {
+        sys.info_record(vmo, ZX_INFO_VMO).unwrap().u64_at(64)
+    };
+    assert_eq!(
+        mappings(&sys),
+        3,
+        "the caller's two pieces and the first clone"
+    );
+    destination.address_space().check_translations().unwrap();
+    jinue.destroy(1).unwrap();
+    assert_eq!(mappings(&sys), 2);
+    assert_eq!(
+        Arc::strong_count(&filler),
+        1,
+        "the filler's mappings are gone"
+    );
+    drop(destination);
+    drop(filler);
+    sys.vmar_unmap(sys.lookup_root_vmar(), addr, 3 * PAGE)
+        .unwrap();
+    sys.handle_close(vmo).unwrap();
+    assert_eq!(frames.frames_in_use(), 0);
+}

@@ -48,6 +48,11 @@ use tree::{Child, Mapping, RegionIndex, Tree};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
+/// The most mappings one address space may hold (pieces of split mappings count): a bound on
+/// the metadata one process can make the kernel keep, like Linux's `vm.max_map_count`. Beyond
+/// it, mapping (or splitting a mapping) fails with `NoMemory`.
+pub const MAX_MAPPINGS: usize = 65_536;
+
 /// The MMU of an address space behind its own lock.
 struct MmuCell<P: Platform> {
     mmu: lock_api::Mutex<P::RawMutex, alloc::boxed::Box<dyn Mmu>>,
@@ -438,6 +443,13 @@ impl<P: Platform> AddressSpace<P> {
             .mmu
             .lock()
             .for_each_translation(&mut |vaddr, target, perms| seen.push((vaddr, target, perms)));
+        let counted = tree.all_mappings().count();
+        if counted != tree.mapping_count {
+            return Err(format!(
+                "{counted} mappings in the tree, {} counted",
+                tree.mapping_count
+            ));
+        }
         for (vaddr, target, perms) in seen {
             let Some(mapping) = tree.mapping_at(0, vaddr) else {
                 return Err(format!("translation at {vaddr:#x} outside every mapping"));
@@ -564,6 +576,10 @@ impl<P: Platform> Vmar<P> {
             request.align,
             request.overwrite,
         )?;
+        // One more mapping, unless an overwrite removes some first (checked after carving).
+        if !request.overwrite && tree.mapping_count >= MAX_MAPPINGS {
+            return Err(VmError::NoMemory);
+        }
         let keys = request.vmo.register_mappings(
             &self.shared.translations,
             &[(request.vmo_offset / PAGE, len / PAGE, base)],
@@ -576,6 +592,13 @@ impl<P: Platform> Vmar<P> {
                     request.vmo.unregister_mapping(keys[0]);
                     return Err(error);
                 }
+            }
+            if tree.mapping_count >= MAX_MAPPINGS {
+                // What the overwrite removed stays removed: the caller asked for the range.
+                request.vmo.unregister_mapping(keys[0]);
+                drop(tree);
+                drop(dropped);
+                return Err(VmError::NoMemory);
             }
         }
         let mapping = Mapping {
@@ -594,6 +617,7 @@ impl<P: Platform> Vmar<P> {
         tree.get_mut(self.index)
             .children
             .insert(base, Child::Mapping(mapping));
+        tree.mapping_count += 1;
         drop(tree);
         drop(dropped);
         Ok(base)
@@ -742,12 +766,16 @@ fn split_at<P: Platform>(
     region: RegionIndex,
     at: u64,
 ) -> VmResult<bool> {
+    let tree_count = tree.mapping_count;
     let children = &mut tree.get_mut(region).children;
     let Some((&base, Child::Mapping(mapping))) = children.range_mut(..at).next_back() else {
         return Ok(false);
     };
     if mapping.end() <= at {
         return Ok(false);
+    }
+    if tree_count >= MAX_MAPPINGS {
+        return Err(VmError::NoMemory);
     }
     let first_page = (mapping.vmo_offset + (at - base)) / PAGE;
     let keys = mapping.vmo.register_mappings(
@@ -763,6 +791,7 @@ fn split_at<P: Platform>(
         base,
     );
     children.insert(at, Child::Mapping(right));
+    tree.mapping_count += 1;
     Ok(true)
 }
 
@@ -778,6 +807,7 @@ fn join_at<P: Platform>(tree: &mut Tree<P>, region: RegionIndex, at: u64) {
         left.vmo
             .reshape_mapping(left.key, left.vmo_offset / PAGE, left.len / PAGE, base);
     }
+    tree.mapping_count -= 1;
 }
 
 /// Splits at both ends of a range, or at neither.
@@ -824,6 +854,7 @@ fn carve<P: Platform>(
         match tree.get_mut(region).children.remove(&base) {
             Some(Child::Mapping(mapping)) => {
                 mapping.vmo.unregister_mapping(mapping.key);
+                tree.mapping_count -= 1;
                 dropped.push(mapping);
             }
             Some(Child::Region(sub)) => dropped.extend(destroy_region(tree, shared, sub)),
@@ -853,6 +884,7 @@ fn destroy_region<P: Platform>(
         for child in children.into_values() {
             if let Child::Mapping(mapping) = child {
                 mapping.vmo.unregister_mapping(mapping.key);
+                tree.mapping_count -= 1;
                 dropped.push(mapping);
             }
         }

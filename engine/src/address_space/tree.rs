@@ -97,6 +97,8 @@ pub(crate) struct Tree<P: Platform> {
     regions: Vec<Option<Region<P>>>,
     vacant: Vec<RegionIndex>,
     next_serial: u64,
+    /// Mappings in the whole tree (each piece of a split mapping counts).
+    pub mapping_count: usize,
 }
 
 impl<P: Platform> Tree<P> {
@@ -106,6 +108,7 @@ impl<P: Platform> Tree<P> {
             regions: Vec::new(),
             vacant: Vec::new(),
             next_serial: 0,
+            mapping_count: 0,
         };
         tree.add(base, size, Perms::all(), true, None);
         tree
