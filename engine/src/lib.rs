@@ -34,6 +34,7 @@ mod clone_tree;
 mod content_tree;
 mod error;
 mod family;
+mod family_view;
 mod frame_source;
 mod geometry;
 mod invariants;
@@ -48,6 +49,7 @@ pub use address_space::{
     MmuFull, PageTarget, Perms, RegionRequest, SoftwareMmu, Vmar, MAX_MAPPINGS,
 };
 pub use error::{VmError, VmResult};
+pub use family_view::{FamilyView, NodeRole, NodeView};
 pub use frame_source::{FrameSource, OutOfFrames};
 pub use geometry::{round_up_to_page, MAX_VMO_SIZE, PAGE_SIZE};
 pub use memory_frames::{InMemoryFrames, MemoryFrame};

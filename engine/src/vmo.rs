@@ -357,6 +357,18 @@ impl<P: Platform> Vmo<P> {
         state.node(target).pages.metadata_bytes()
     }
 
+    /// Identifies this VMO's family: two VMOs share pages (through any kind of child) exactly
+    /// when their family ids are equal.
+    pub fn family_id(&self) -> usize {
+        Arc::as_ptr(&self.family) as *const () as usize
+    }
+
+    /// A picture of this VMO's whole family (hidden snapshot points included), for tools.
+    /// Exact and proportional to the family's frames: not for hot paths.
+    pub fn family_view(&self) -> crate::FamilyView {
+        crate::family_view::view(&self.family.state.lock(), self.node)
+    }
+
     /// Checks every invariant of this VMO's family (structure, no unreadable frame, accounting
     /// adding up). Exhaustive and slow: for tests.
     pub fn check_family_invariants(&self) -> Result<(), String> {
