@@ -23,6 +23,8 @@ pub enum Format {
     Dot,
     /// A self-contained SVG picture.
     Svg,
+    /// Machine-readable: every node with its role, link and accounting.
+    Json,
 }
 
 const PAGE: u64 = vm_engine::PAGE_SIZE as u64;
@@ -59,7 +61,42 @@ pub fn render(view: &FamilyView, names: &BTreeMap<usize, String>, format: Format
             let (body, width, height) = svg_body(&shape, names);
             svg_document(&body, width, height)
         }
+        Format::Json => format!("{}\n", family_json(view, names)),
     }
+}
+
+/// One family as a JSON document: `{"nodes": [...], "this": id}`.
+fn family_json(view: &FamilyView, names: &BTreeMap<usize, String>) -> serde_json::Value {
+    let nodes: Vec<serde_json::Value> = view
+        .nodes
+        .iter()
+        .map(|node| {
+            let (role, open, kind, target) = match node.role {
+                NodeRole::Vmo { open, kind } => ("vmo", Some(open), Some(kind_name(kind)), None),
+                NodeRole::Hidden => ("hidden", None, None, None),
+                NodeRole::Slice { open, target, .. } => ("slice", Some(open), None, Some(target)),
+                NodeRole::Zombie => ("closed", Some(false), None, None),
+            };
+            serde_json::json!({
+                "id": node.id,
+                "name": names.get(&node.id),
+                "role": role,
+                "open": open,
+                "kind": kind,
+                "slice_of": target,
+                "link": node.link.map(|(parent, offset, limit)| serde_json::json!({
+                    "parent": parent,
+                    "offset_bytes": offset * PAGE,
+                    "limit_bytes": limit * PAGE,
+                })),
+                "size": node.size,
+                "own_frames": node.own_frames,
+                "committed_bytes": node.committed_bytes,
+                "populated_bytes": node.populated_bytes,
+            })
+        })
+        .collect();
+    serde_json::json!({ "nodes": nodes, "this": view.this })
 }
 
 /// `zxctl tree [FILE]`.
@@ -123,6 +160,13 @@ fn families(session: &script::Session) -> Vec<Family> {
 /// between), SVG pictures stacked in one document.
 fn draw(families: &[Family], format: Format) -> String {
     match format {
+        Format::Json => {
+            let all: Vec<serde_json::Value> = families
+                .iter()
+                .map(|(view, names)| family_json(view, names))
+                .collect();
+            format!("{}\n", serde_json::Value::Array(all))
+        }
         Format::Svg if families.len() > 1 => {
             let mut body = String::new();
             let (mut width, mut height) = (0u64, 0u64);
