@@ -974,10 +974,11 @@ fn apply<'a, S: FrameSource>(
     let mut left_behind: SmallVec<[(NodeId, u64); 2]> = SmallVec::new();
     // Slots are filled before any is only emptied: emptying the last entry of a chunk drops it,
     // and with it a reservation another page of this operation still needs.
-    let (emptying, filling): (Plans<'a, S::Frame>, Plans<'a, S::Frame>) = plans
-        .into_iter()
-        .partition(|(_, _, plan)| matches!(plan, Plan::Zero { marker: false, .. }));
-    for (span, want, plan) in filling.into_iter().chain(emptying) {
+    // Reordered in place (an unstable sort allocates nothing): the order within each group
+    // does not matter.
+    let mut plans = plans;
+    plans.sort_unstable_by_key(|(_, _, plan)| matches!(plan, Plan::Zero { marker: false, .. }));
+    for (span, want, plan) in plans {
         match plan {
             Plan::Own => {}
             Plan::Take { node, slot } => {

@@ -645,7 +645,8 @@ impl<P: Platform> Vmar<P> {
         self.check_inside(&tree, &range)?;
         let region = tree.get(self.index);
         let mut cursor = range.start;
-        for base in tree.overlapping(self.index, range.clone()) {
+        let bases = tree.overlapping(self.index, range.clone())?;
+        for &base in &bases {
             let Some(child) = region.children.get(&base) else {
                 unreachable!("overlapping children exist")
             };
@@ -669,7 +670,8 @@ impl<P: Platform> Vmar<P> {
             return Err(VmError::AccessDenied);
         }
         split_pair(&mut tree, &self.shared, self.index, range.start, range.end)?;
-        for base in tree.overlapping(self.index, range.clone()) {
+        // After the splits, the mapping that began before the range has a piece at its start.
+        for base in bases.into_iter().map(|base| base.max(range.start)) {
             if let Some(Child::Mapping(mapping)) = tree.get_mut(self.index).children.get_mut(&base)
             {
                 mapping.perms = perms;
@@ -748,7 +750,7 @@ fn place<P: Platform>(
     if base % align != 0 {
         return Err(VmError::InvalidArgs);
     }
-    for at in tree.overlapping(region, base..base + size) {
+    for at in tree.overlapping(region, base..base + size)? {
         match r.children.get(&at) {
             Some(Child::Mapping(_)) if overwrite => {}
             Some(Child::Region(_)) if overwrite => return Err(VmError::InvalidArgs),
@@ -839,8 +841,9 @@ fn carve<P: Platform>(
     range: core::ops::Range<u64>,
     destroy_regions: bool,
 ) -> VmResult<Vec<Mapping<P>>> {
-    for base in tree.overlapping(region, range.clone()) {
-        if let Some(child @ Child::Region(_)) = tree.get(region).children.get(&base) {
+    let bases = tree.overlapping(region, range.clone())?;
+    for base in &bases {
+        if let Some(child @ Child::Region(_)) = tree.get(region).children.get(base) {
             let covered = tree.child_range(child);
             let whole = range.start <= covered.start && covered.end <= range.end;
             if !whole || !destroy_regions {
@@ -848,9 +851,14 @@ fn carve<P: Platform>(
             }
         }
     }
-    split_pair(tree, shared, region, range.start, range.end)?;
     let mut dropped = Vec::new();
-    for base in tree.overlapping(region, range.clone()) {
+    dropped
+        .try_reserve(bases.len())
+        .map_err(|_| VmError::NoMemory)?;
+    split_pair(tree, shared, region, range.start, range.end)?;
+    // After the splits, the piece of a mapping that began before the range begins at its start;
+    // every other child inside keeps its base.
+    for base in bases.into_iter().map(|base| base.max(range.start)) {
         match tree.get_mut(region).children.remove(&base) {
             Some(Child::Mapping(mapping)) => {
                 mapping.vmo.unregister_mapping(mapping.key);

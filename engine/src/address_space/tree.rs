@@ -191,8 +191,9 @@ impl<P: Platform> Tree<P> {
         }
     }
 
-    /// Bases of the children of `region` that overlap `range`, in address order.
-    pub fn overlapping(&self, region: RegionIndex, range: Range<u64>) -> Vec<u64> {
+    /// Bases of the children of `region` that overlap `range`, in address order (`NoMemory` if
+    /// the list cannot be allocated).
+    pub fn overlapping(&self, region: RegionIndex, range: Range<u64>) -> VmResult<Vec<u64>> {
         let children = &self.get(region).children;
         // The child starting last at or before `range.start` may reach into the range.
         let before = children
@@ -200,15 +201,17 @@ impl<P: Platform> Tree<P> {
             .next_back()
             .filter(|(_, child)| self.child_range(child).end > range.start)
             .map(|(&base, _)| base);
-        before
-            .into_iter()
-            .chain(
-                children
-                    .range(range.start..range.end)
-                    .map(|(&base, _)| base)
-                    .filter(move |&base| Some(base) != before),
-            )
-            .collect()
+        let rest = children
+            .range(range.start..range.end)
+            .map(|(&base, _)| base)
+            .filter(move |&base| Some(base) != before);
+        // Reserved fallibly: running out of memory here is `NoMemory`, not an abort.
+        let mut bases = Vec::new();
+        bases
+            .try_reserve(usize::from(before.is_some()) + rest.clone().count())
+            .map_err(|_| VmError::NoMemory)?;
+        bases.extend(before.into_iter().chain(rest));
+        Ok(bases)
     }
 
     /// The lowest address in `region` where `size` bytes aligned to `align` are free.
