@@ -224,16 +224,15 @@ pub(crate) fn free_entries<S: FrameSource>(
     id: NodeId,
     pages: Range<u64>,
 ) {
-    let held = state.node(id).pages.used_in(pages.clone());
-    for page in held {
-        if state.node(id).pages.get(page).is_some() {
-            note_remove(state, id, page);
-        }
-    }
-    state
-        .node_mut(id)
-        .pages
-        .remove_range(pages, |_, frame| frames.release(frame));
+    // The list leaves the node while it is emptied, so that each frame's payer can be updated
+    // as it goes without collecting the pages first: this runs in closes, which cannot fail,
+    // and must not allocate. (`note_remove` reads only the node's attribution, not its list.)
+    let mut list = core::mem::take(&mut state.node_mut(id).pages);
+    list.remove_range(pages, |page, frame| {
+        note_remove(state, id, page);
+        frames.release(frame);
+    });
+    state.node_mut(id).pages = list;
 }
 
 /// Settles every frame in `pages` of `node` and, through the links, the same positions of each

@@ -237,11 +237,13 @@ impl<P: Platform> Vmo<P> {
         // Every slot on the path that may show through, in the child's coordinates.
         let mut candidates = Vec::new();
         for (node, range, shift) in path_ranges(state, target, start..start + limit) {
-            let slots = state.node(node).pages.used_in(range);
+            let list = &state.node(node).pages;
+            // Counted first, so that the list grows fallibly and then without allocating.
+            let count = usize::try_from(list.count_in(range.clone())).unwrap_or(usize::MAX);
             candidates
-                .try_reserve(slots.len())
+                .try_reserve(count)
                 .map_err(|_| VmError::NoMemory)?;
-            candidates.extend(slots.into_iter().map(|slot| slot - shift - start));
+            list.for_each_in(range, |slot| candidates.push(slot - shift - start));
         }
         candidates.sort_unstable();
         candidates.dedup();
@@ -645,8 +647,16 @@ impl<P: Platform> Vmo<P> {
             free_entries(&mut state, frames, target, whole.clone());
             invalidate(&state, target, whole.clone(), Change::Content);
         } else if has_visible_ancestor(&state, target) {
+            let count = usize::try_from(whole.end - whole.start).unwrap_or(usize::MAX);
+            pages.try_reserve(count).map_err(|_| VmError::NoMemory)?;
             pages.extend(whole.clone());
         } else {
+            // Counted first, so that the list grows fallibly and then without allocating.
+            let count: u64 = path_ranges(&state, target, whole.clone())
+                .map(|(node, range, _)| state.node(node).pages.count_in(range))
+                .sum();
+            let count = usize::try_from(count).unwrap_or(usize::MAX);
+            pages.try_reserve(count).map_err(|_| VmError::NoMemory)?;
             for (node, range, shift) in path_ranges(&state, target, whole.clone()) {
                 state
                     .node(node)
