@@ -40,7 +40,7 @@ pub use software_mmu::SoftwareMmu;
 pub use tree::KeepAlive;
 
 use crate::error::{VmError, VmResult};
-use crate::geometry::PAGE_SIZE;
+use crate::geometry::{is_page_aligned, PAGE_SIZE};
 use crate::mapping_registry::Translations;
 use crate::platform::Platform;
 use crate::vmo::Vmo;
@@ -224,15 +224,15 @@ pub struct MappingInfo {
     pub perms: Perms,
 }
 
-fn aligned(value: u64) -> bool {
-    value % PAGE == 0
-}
-
 impl<P: Platform> AddressSpace<P> {
     /// An address space whose root region covers `[base, base + size)` (page aligned, not
     /// wrapping), with translations kept by `mmu`.
     pub fn new(base: u64, size: u64, mmu: alloc::boxed::Box<dyn Mmu>) -> VmResult<Self> {
-        if !aligned(base) || !aligned(size) || size == 0 || base.checked_add(size).is_none() {
+        if !is_page_aligned(base)
+            || !is_page_aligned(size)
+            || size == 0
+            || base.checked_add(size).is_none()
+        {
             return Err(VmError::InvalidArgs);
         }
         let mmu = Arc::new(MmuCell::<P> {
@@ -522,7 +522,7 @@ impl<P: Platform> Vmar<P> {
     pub fn allocate(&self, request: RegionRequest) -> VmResult<Vmar<P>> {
         let mut tree = self.shared.tree.lock();
         let parent = tree.region(self.index, self.serial)?;
-        if request.size == 0 || !aligned(request.size) {
+        if request.size == 0 || !is_page_aligned(request.size) {
             return Err(VmError::InvalidArgs);
         }
         if !parent.allows.contains(request.allows) {
@@ -560,7 +560,7 @@ impl<P: Platform> Vmar<P> {
         if !region.allows.contains(request.perms) {
             return Err(VmError::AccessDenied);
         }
-        if request.len == 0 || !aligned(request.vmo_offset) {
+        if request.len == 0 || !is_page_aligned(request.vmo_offset) {
             return Err(VmError::InvalidArgs);
         }
         let len = crate::geometry::round_up_to_page(request.len).ok_or(VmError::OutOfRange)?;
@@ -704,7 +704,7 @@ impl<P: Platform> Vmar<P> {
 
     /// Page-aligned address, non-zero length rounded up without wrapping.
     fn checked_range(&self, addr: u64, len: u64) -> VmResult<core::ops::Range<u64>> {
-        if !aligned(addr) || len == 0 {
+        if !is_page_aligned(addr) || len == 0 {
             return Err(VmError::InvalidArgs);
         }
         let len = crate::geometry::round_up_to_page(len).ok_or(VmError::InvalidArgs)?;
@@ -743,7 +743,7 @@ fn place<P: Platform>(
     if !r.specific {
         return Err(VmError::AccessDenied);
     }
-    if !aligned(offset) || offset >= r.size || size > r.size - offset {
+    if !is_page_aligned(offset) || offset >= r.size || size > r.size - offset {
         return Err(VmError::InvalidArgs);
     }
     let base = r.base + offset;

@@ -260,3 +260,61 @@ pub(super) fn name_at(record: &[u8], at: usize) -> String {
         .unwrap_or(field.len());
     String::from_utf8_lossy(&field[..len]).into_owned()
 }
+
+/// The methods and conversions every typed handle shares (`Vmo`, `Vmar`), like Fuchsia's
+/// `impl_handle_based!`: `$name` wraps a [`Handle`] to an object of kind `$what`.
+macro_rules! handle_based {
+    ($name:ident, $what:literal) => {
+        impl $name {
+            #[doc = concat!("The handle's basic info (koid, rights, type, related koid) of the ", $what, ".")]
+            pub fn basic_info(&self) -> $crate::zx::Result<$crate::zx::HandleBasicInfo> {
+                self.0.basic_info()
+            }
+
+            #[doc = concat!("The ", $what, "'s koid.")]
+            pub fn koid(&self) -> $crate::zx::Result<$crate::zx::Koid> {
+                self.0.koid()
+            }
+
+            /// The raw handle value, still owned by `self`.
+            pub fn raw(&self) -> u32 {
+                self.0.raw()
+            }
+
+            /// Gives up ownership of the raw handle value, which the caller must close.
+            pub fn into_raw(self) -> u32 {
+                self.0.into_raw()
+            }
+
+            /// The underlying handle.
+            pub fn as_handle(&self) -> &$crate::zx::Handle {
+                &self.0
+            }
+
+            /// The underlying handle, owned.
+            pub fn into_handle(self) -> $crate::zx::Handle {
+                self.0
+            }
+        }
+
+        impl From<$crate::zx::Handle> for $name {
+            #[doc = concat!("Treats `handle` as a ", $what, " handle; calls fail with [`Status::WRONG_TYPE`](crate::zx::Status::WRONG_TYPE) if it is not.")]
+            fn from(handle: $crate::zx::Handle) -> $name {
+                $name(handle)
+            }
+        }
+
+        impl From<$name> for $crate::zx::Handle {
+            fn from(typed: $name) -> $crate::zx::Handle {
+                typed.0
+            }
+        }
+
+        impl AsRef<$crate::zx::Handle> for $name {
+            fn as_ref(&self) -> &$crate::zx::Handle {
+                &self.0
+            }
+        }
+    };
+}
+pub(crate) use handle_based;

@@ -13,7 +13,7 @@ use bitflags::bitflags;
 use vm_kernel::zircon as abi;
 use vm_kernel::HANDLE_INVALID;
 
-use super::handle::{self, Handle, HandleBasicInfo, Koid, ObjectType, Rights, SAME_RIGHTS};
+use super::handle::{self, Handle, Koid, ObjectType, Rights, SAME_RIGHTS};
 use super::mapping::{Mapping, UnmapWith};
 use super::status::{Result, Status};
 use super::vmo::Vmo;
@@ -280,56 +280,9 @@ impl Vmar {
     pub fn duplicate(&self, rights: Rights) -> Result<Vmar> {
         self.0.duplicate(rights).map(Vmar)
     }
-
-    /// The handle's basic info (koid, rights, type, and the owning process's koid).
-    pub fn basic_info(&self) -> Result<HandleBasicInfo> {
-        self.0.basic_info()
-    }
-
-    /// The VMAR's koid.
-    pub fn koid(&self) -> Result<Koid> {
-        self.0.koid()
-    }
-
-    /// The raw handle value, still owned by `self`.
-    pub fn raw(&self) -> u32 {
-        self.0.raw()
-    }
-
-    /// Gives up ownership of the raw handle value, which the caller must close.
-    pub fn into_raw(self) -> u32 {
-        self.0.into_raw()
-    }
-
-    /// The underlying handle.
-    pub fn as_handle(&self) -> &Handle {
-        &self.0
-    }
-
-    /// The underlying handle, owned.
-    pub fn into_handle(self) -> Handle {
-        self.0
-    }
 }
 
-impl From<Handle> for Vmar {
-    /// Treats `handle` as a VMAR handle; calls fail with [`Status::WRONG_TYPE`] if it is not.
-    fn from(handle: Handle) -> Vmar {
-        Vmar(handle)
-    }
-}
-
-impl From<Vmar> for Handle {
-    fn from(vmar: Vmar) -> Handle {
-        vmar.0
-    }
-}
-
-impl AsRef<Handle> for Vmar {
-    fn as_ref(&self) -> &Handle {
-        &self.0
-    }
-}
+super::handle::handle_based!(Vmar, "VMAR");
 
 /// The koid of the calling program's process (the process of its root VMAR).
 fn own_process_koid() -> Result<Koid> {

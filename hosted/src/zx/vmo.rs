@@ -10,7 +10,7 @@ use bitflags::bitflags;
 use vm_kernel::zircon as abi;
 use vm_kernel::HANDLE_INVALID;
 
-use super::handle::{self, Handle, HandleBasicInfo, Koid, Rights};
+use super::handle::{self, Handle, Koid, Rights};
 use super::status::{Result, Status};
 use crate::c_abi;
 
@@ -332,53 +332,6 @@ impl Vmo {
     pub fn duplicate(&self, rights: Rights) -> Result<Vmo> {
         self.0.duplicate(rights).map(Vmo)
     }
-
-    /// The handle's basic info (koid, rights, type).
-    pub fn basic_info(&self) -> Result<HandleBasicInfo> {
-        self.0.basic_info()
-    }
-
-    /// The VMO's koid.
-    pub fn koid(&self) -> Result<Koid> {
-        self.0.koid()
-    }
-
-    /// The raw handle value, still owned by `self`.
-    pub fn raw(&self) -> u32 {
-        self.0.raw()
-    }
-
-    /// Gives up ownership of the raw handle value, which the caller must close.
-    pub fn into_raw(self) -> u32 {
-        self.0.into_raw()
-    }
-
-    /// The underlying handle.
-    pub fn as_handle(&self) -> &Handle {
-        &self.0
-    }
-
-    /// The underlying handle, owned.
-    pub fn into_handle(self) -> Handle {
-        self.0
-    }
 }
 
-impl From<Handle> for Vmo {
-    /// Treats `handle` as a VMO handle; calls fail with [`Status::WRONG_TYPE`] if it is not.
-    fn from(handle: Handle) -> Vmo {
-        Vmo(handle)
-    }
-}
-
-impl From<Vmo> for Handle {
-    fn from(vmo: Vmo) -> Handle {
-        vmo.0
-    }
-}
-
-impl AsRef<Handle> for Vmo {
-    fn as_ref(&self) -> &Handle {
-        &self.0
-    }
-}
+super::handle::handle_based!(Vmo, "VMO");

@@ -19,7 +19,7 @@ use crate::process::Process;
 use crate::{Kernel, Name};
 use descriptors::{perm, Descriptor, Target, DESCRIPTORS};
 
-const PAGE: u64 = 4096;
+const PAGE: u64 = vm_engine::PAGE_SIZE as u64;
 
 /// A Jinue error number (JINUE_E*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use crate::status::*;
 use super::abi::*;
 use super::{require, Syscalls};
 
-const PAGE: u64 = 4096;
+const PAGE: u64 = vm_engine::PAGE_SIZE as u64;
 const PERMS: u32 = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE;
 const CAN_MAP: u32 = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_EXECUTE;
 
