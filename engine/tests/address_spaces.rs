@@ -699,3 +699,42 @@ fn exhausted_frames_or_translations_fail_cleanly() {
     );
     limited.check_translations().unwrap();
 }
+
+/// At the bound on mappings per address space, a new mapping and a split (a partial unmap or
+/// protect) are `NoMemory` and change nothing; unmapping a whole mapping makes room again.
+#[test]
+fn the_mapping_bound_refuses_new_mappings_and_splits_cleanly() {
+    use vm_engine::MAX_MAPPINGS;
+    let frames = Arc::new(InMemoryFrames::new());
+    let vmo = Arc::new(TestVmo::create(frames, 2 * PAGE, VmoOptions::default()).unwrap());
+    let space = Space::new(BASE, 1 << 40, Box::new(SoftwareMmu::new())).unwrap();
+    let root = space.root();
+    let at = |i: u64| MapRequest {
+        offset: Some(i * 4 * PAGE),
+        ..request(&vmo, 2 * PAGE, rw())
+    };
+    for i in 0..MAX_MAPPINGS as u64 {
+        root.map(at(i)).unwrap();
+    }
+    assert_eq!(root.map(at(MAX_MAPPINGS as u64)), Err(VmError::NoMemory));
+    let first = BASE;
+    assert_eq!(
+        root.unmap(first + PAGE, PAGE),
+        Err(VmError::NoMemory),
+        "a split"
+    );
+    assert_eq!(
+        root.protect(first, PAGE, Perms::READ),
+        Err(VmError::NoMemory),
+        "a split"
+    );
+    assert_eq!(
+        vmo.info().num_mappings,
+        MAX_MAPPINGS as u64,
+        "nothing changed"
+    );
+    space.check_translations().unwrap();
+    root.unmap(first, 2 * PAGE).unwrap();
+    root.map(at(MAX_MAPPINGS as u64)).unwrap();
+    assert_eq!(vmo.info().num_mappings, MAX_MAPPINGS as u64);
+}
