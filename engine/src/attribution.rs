@@ -19,6 +19,7 @@ use core::ops::Range;
 
 use crate::accounting::attributee;
 use crate::content_tree::observes;
+use crate::error::{VmError, VmResult};
 use crate::family::{FamilyState, NodeId, Role};
 use crate::frame_source::FrameSource;
 
@@ -81,6 +82,59 @@ pub(crate) fn settle<F>(state: &mut FamilyState<F>, node: NodeId, page: u64) {
         // The frame stays in the list: undo the count change `note_remove` could not see.
         note_insert(state, node, page, truth);
     }
+}
+
+/// Makes sure `count` more frames can be recorded in `node`'s exceptions without allocating:
+/// [`note_insert`] and [`settle`] record at most one each, and once an operation has started
+/// changing the family a full map could no longer refuse cleanly. (The map only reallocates when
+/// an insert finds no room left, and removals never take room away.)
+pub(crate) fn reserve_exceptions<F>(
+    state: &mut FamilyState<F>,
+    node: NodeId,
+    count: usize,
+) -> VmResult<()> {
+    state
+        .node_mut(node)
+        .exceptions
+        .try_reserve(count)
+        .map_err(|_| VmError::NoMemory)
+}
+
+/// [`reserve_exceptions`] for `count` frames about to enter `node` attributed to `who`: only a
+/// payer other than the node's default needs room.
+pub(crate) fn reserve_noting<F>(
+    state: &mut FamilyState<F>,
+    node: NodeId,
+    who: Option<NodeId>,
+    count: usize,
+) -> VmResult<()> {
+    if state.node(node).holder == who {
+        return Ok(());
+    }
+    reserve_exceptions(state, node, count)
+}
+
+/// [`reserve_exceptions`] for settling `slots` (grouped by node) later: room for each frame there
+/// whose payer `may_change`, given the payer stored now. An exact bound would need the family as
+/// it will be; a loose one, every frame, would leave the maps of large parents far bigger than
+/// they will ever need.
+pub(crate) fn reserve_settling<F>(
+    state: &mut FamilyState<F>,
+    slots: &[(NodeId, u64)],
+    may_change: impl Fn(&FamilyState<F>, Option<NodeId>) -> bool,
+) -> VmResult<()> {
+    for group in slots.chunk_by(|a, b| a.0 == b.0) {
+        let node = group[0].0;
+        let count = group
+            .iter()
+            .filter(|&&(_, page)| {
+                state.node(node).pages.get(page).is_some()
+                    && may_change(state, stored(state, node, page))
+            })
+            .count();
+        reserve_exceptions(state, node, count)?;
+    }
+    Ok(())
 }
 
 /// Makes `who` the default holder of `node`'s frames: every frame that is not an exception
@@ -235,31 +289,11 @@ pub(crate) fn free_entries<S: FrameSource>(
     state.node_mut(id).pages = list;
 }
 
-/// Settles every frame in `pages` of `node` and, through the links, the same positions of each
-/// ancestor: after some VMO began or stopped reading them, their payer may have changed.
-pub(crate) fn settle_from<F>(state: &mut FamilyState<F>, node: NodeId, pages: Range<u64>) {
-    let mut level = Some((node, pages));
-    while let Some((node, range)) = level.take() {
-        let held = state.node(node).pages.used_in(range.clone());
-        for page in held {
-            settle(state, node, page);
-        }
-        if let Some(link) = state.node(node).link {
-            let (start, end) = (range.start.min(link.limit), range.end.min(link.limit));
-            if start < end {
-                level = Some((link.parent, start + link.offset..end + link.offset));
-            }
-        }
-    }
-}
-
-/// Settles the frames `id` reads above itself in `pages` (its own coordinates).
-pub(crate) fn settle_above<F>(state: &mut FamilyState<F>, id: NodeId, pages: Range<u64>) {
-    let Some(link) = state.node(id).link else {
-        return;
-    };
-    let (start, end) = (pages.start.min(link.limit), pages.end.min(link.limit));
-    if start < end {
-        settle_from(state, link.parent, start + link.offset..end + link.offset);
+/// Settles the frames among `slots` (collected by `content_tree::used_in_path` before the change,
+/// covering the positions some VMO began or stopped reading and the same positions of each
+/// ancestor): their payer may have changed.
+pub(crate) fn settle_at<F>(state: &mut FamilyState<F>, slots: &[(NodeId, u64)]) {
+    for &(node, page) in slots {
+        settle(state, node, page);
     }
 }

@@ -7,9 +7,12 @@
 //! in hidden nodes (see `page_list::Splits`) are the planned cache for this walk; until they land
 //! the walk is the single source of truth, which keeps every other algorithm simple.
 
+use alloc::vec::Vec;
+
 use smallvec::SmallVec;
 
 use crate::attribution::note_remove;
+use crate::error::{VmError, VmResult};
 use crate::family::{FamilyState, NodeId, Role};
 use crate::frame_source::FrameSource;
 use crate::page_list::Entry;
@@ -65,6 +68,17 @@ pub(crate) fn has_visible_ancestor<F>(state: &FamilyState<F>, mut id: NodeId) ->
         id = link.parent;
     }
     false
+}
+
+/// Whether `node` is `ancestor` or reads its content through it.
+pub(crate) fn reads_through<F>(state: &FamilyState<F>, mut node: NodeId, ancestor: NodeId) -> bool {
+    while node != ancestor {
+        match state.node(node).link {
+            Some(link) => node = link.parent,
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Whether a visible node can observe its content: it has a handle, or a live slice views it.
@@ -169,15 +183,8 @@ pub(crate) fn release_unread<S: FrameSource>(
     mut pages: core::ops::Range<u64>,
 ) {
     loop {
-        let mut unread = state.node(id).pages.used_in(pages.clone());
-        unread.retain(|&page| !is_read(state, id, page, None));
-        for page in unread {
-            if state.node(id).pages.get(page).is_some() {
-                note_remove(state, id, page);
-            }
-            if let Some(frame) = take_out(state, id, page) {
-                frames.release(frame);
-            }
+        for page in state.node(id).pages.used_in(pages.clone()) {
+            release_if_unread(state, frames, id, page);
         }
         let Some(link) = state.node(id).link else {
             return;
@@ -192,6 +199,62 @@ pub(crate) fn release_unread<S: FrameSource>(
     }
 }
 
+/// [`release_unread`] for slots collected in advance by [`used_in_path`].
+pub(crate) fn release_unread_at<S: FrameSource>(
+    state: &mut FamilyState<S::Frame>,
+    frames: &S,
+    slots: &[(NodeId, u64)],
+) {
+    for &(node, page) in slots {
+        release_if_unread(state, frames, node, page);
+    }
+}
+
+/// Frees the entry in `node`'s slot `page` if no observing node reads it. Whether another slot
+/// of the same node is read does not depend on this one, so a node's slots can be released one
+/// by one; a node's ancestors must come after it, as its entries shadow theirs.
+fn release_if_unread<S: FrameSource>(
+    state: &mut FamilyState<S::Frame>,
+    frames: &S,
+    node: NodeId,
+    page: u64,
+) {
+    if is_read(state, node, page, None) {
+        return;
+    }
+    if state.node(node).pages.get(page).is_some() {
+        note_remove(state, node, page);
+    }
+    if let Some(frame) = take_out(state, node, page) {
+        frames.release(frame);
+    }
+}
+
+/// Every slot holding anything in the ranges of `path` (from [`path_ranges`]), nearest node
+/// first. Collected into a list allocated fallibly, so that an operation can find the slots its
+/// change concerns before changing anything, and refuse with `NoMemory` while nothing has.
+pub(crate) fn used_in_path<F>(
+    state: &FamilyState<F>,
+    path: impl Iterator<Item = (NodeId, core::ops::Range<u64>, u64)> + Clone,
+) -> VmResult<Vec<(NodeId, u64)>> {
+    let count: u64 = path
+        .clone()
+        .map(|(node, range, _)| state.node(node).pages.used_count_in(range))
+        .sum();
+    let mut used = Vec::new();
+    usize::try_from(count)
+        .ok()
+        .and_then(|count| used.try_reserve_exact(count).ok())
+        .ok_or(VmError::NoMemory)?;
+    for (node, range, _) in path {
+        state
+            .node(node)
+            .pages
+            .for_each_in(range, |page| used.push((node, page)));
+    }
+    Ok(used)
+}
+
 /// The node `id` and each ancestor through the links, with `pages` of `id` translated into that
 /// node's coordinates (clipped by every window on the way) and the shift that translates them
 /// back (`page of id = page of the node - shift`).
@@ -199,7 +262,7 @@ pub(crate) fn path_ranges<F>(
     state: &FamilyState<F>,
     id: NodeId,
     pages: core::ops::Range<u64>,
-) -> impl Iterator<Item = (NodeId, core::ops::Range<u64>, u64)> + '_ {
+) -> impl Iterator<Item = (NodeId, core::ops::Range<u64>, u64)> + Clone + '_ {
     let mut next = Some((id, pages, 0));
     core::iter::from_fn(move || {
         let (node, range, shift) = next.take()?;

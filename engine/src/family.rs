@@ -255,16 +255,34 @@ impl<F> FamilyState<F> {
     }
 }
 
+/// Where a family's pages come from. Fixed when the family's root is created; every VMO of the
+/// family (children included) shares it, which is how seed 002's rules about "VMOs created with
+/// or descended from" physical, contiguous and pager-backed VMOs are decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// Frames allocated on demand and released when nothing reads them.
+    Anonymous,
+    /// Physically contiguous frames, all committed at creation and never decommitted.
+    Contiguous,
+    /// A fixed range of the platform's physical memory, not owned by the VMO.
+    Physical,
+    /// Pages supplied by a user pager; a page not supplied yet cannot be read without a
+    /// request to the pager.
+    Pager,
+}
+
 /// A family and the frame source its pages come from.
 pub(crate) struct Family<P: Platform> {
     pub frames: Arc<P::Frames>,
+    pub backing: Backing,
     pub state: lock_api::Mutex<P::RawMutex, FamilyState<FrameOf<P>>>,
 }
 
 impl<P: Platform> Family<P> {
-    pub fn new(frames: Arc<P::Frames>) -> Self {
+    pub fn new(frames: Arc<P::Frames>, backing: Backing) -> Self {
         Family {
             frames,
+            backing,
             state: lock_api::Mutex::new(FamilyState::new()),
         }
     }

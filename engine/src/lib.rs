@@ -54,4 +54,5 @@ pub use frame_source::{FrameSource, OutOfFrames};
 pub use geometry::{round_up_to_page, MAX_VMO_SIZE, PAGE_SIZE};
 pub use memory_frames::{InMemoryFrames, MemoryFrame};
 pub use platform::{FrameOf, InMemoryPlatform, Platform};
+pub use family::Backing;
 pub use vmo::{ChildKind, Vmo, VmoInfo, VmoOptions};

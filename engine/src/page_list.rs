@@ -436,9 +436,19 @@ impl<F> PageList<F> {
 
     /// Frames held at pages in `pages`.
     pub fn count_in(&self, pages: Range<u64>) -> u64 {
+        self.count_slots_in(pages, |chunk| chunk.occupied)
+    }
+
+    /// Pages in `pages` whose slot holds anything: what [`PageList::used_in`] would collect.
+    pub fn used_count_in(&self, pages: Range<u64>) -> u64 {
+        self.count_slots_in(pages, Chunk::used_slots)
+    }
+
+    /// Pages in `pages` whose bit is set in `bits_of` their chunk.
+    fn count_slots_in(&self, pages: Range<u64>, bits_of: impl Fn(&Chunk<F>) -> u16) -> u64 {
         let mut count = 0;
         self.visit_chunks_in(&pages, |index, chunk| {
-            let mut bits = chunk.occupied;
+            let mut bits = bits_of(chunk);
             while bits != 0 {
                 let page = index * CHUNK_PAGES + bits.trailing_zeros() as u64;
                 bits &= bits - 1;
@@ -605,6 +615,20 @@ mod tests {
         assert_eq!(list.count_in(0..u64::MAX), 6);
         assert_eq!(list.count_in(41..5000), 0);
         assert_eq!(list.count_in(5..5), 0);
+    }
+
+    #[test]
+    fn used_count_in_counts_what_used_in_collects() {
+        let mut list = list_with(&[0, 17, 40]);
+        list.reserve([3u64, 18].into_iter()).unwrap();
+        list.set_zero_reserved(3);
+        list.set_split_reserved(18, Side::Left);
+        for range in [0..u64::MAX, 1..18, 18..41, 41..u64::MAX, 5..5] {
+            let collected = list.used_in(range.clone()).len() as u64;
+            assert_eq!(list.used_count_in(range), collected);
+        }
+        assert_eq!(list.used_count_in(0..u64::MAX), 5);
+        assert_eq!(list.count_in(0..u64::MAX), 3, "markers are not frames");
     }
 
     #[test]

@@ -10,10 +10,12 @@
 //! Check order where several errors could apply, for the kernel layer to rely on:
 //! - `read`, `write`, `commit`, `zero`: range (`OutOfRange`), then memory (`NoMemory`).
 //! - `decommit`: range (`OutOfRange`); an empty range succeeds; snapshot children and VMOs with
-//!   non-slice children (`NotSupported`); then alignment of offset and length (`InvalidArgs`).
+//!   non-slice children (`NotSupported`); then alignment of offset and length (`InvalidArgs`),
+//!   then memory (`NoMemory`).
 //! - `lookup`: empty length (`InvalidArgs`), range (`OutOfRange`), output room
 //!   (`BufferTooSmall`), then every page committed (`NotCommitted`).
-//! - `set_size`: resizability (`NotResizable`), then size (`OutOfRange`).
+//! - `set_size`: resizability (`NotResizable`), then size (`OutOfRange`), then memory
+//!   (`NoMemory`, shrinking only).
 //! - `create_child`: size (`OutOfRange`), offset alignment (`InvalidArgs`), offset + size
 //!   overflow (`OutOfRange`), then the kind's own rules: a slice must lie inside its parent
 //!   (`OutOfRange`) of a non-resizable parent (`NotSupported`) and cannot be resizable
@@ -30,15 +32,17 @@ use smallvec::SmallVec;
 use crate::accounting::page_counts;
 use crate::address_space::{PageTarget, Perms};
 use crate::attribution::{
-    free_entries, note_insert, note_remove, settle, settle_above, settle_from, stored,
+    free_entries, note_insert, note_remove, reserve_noting, reserve_settling, settle, settle_at,
+    stored,
 };
 use crate::clone_tree::{self, content_target, NewChild};
 use crate::content_tree::{
-    has_visible_ancestor, is_read, path_ranges, release_unread, resolve, take_out, Source,
+    has_visible_ancestor, is_read, path_ranges, reads_through, release_unread_at, resolve,
+    take_out, used_in_path, Source,
 };
 use crate::error::{VmError, VmResult};
 pub use crate::family::ChildKind;
-use crate::family::{Family, FamilyState, Node, NodeId, Role};
+use crate::family::{Backing, Family, FamilyState, Node, NodeId, Role};
 use crate::frame_source::{FrameSource, OutOfFrames};
 use crate::geometry::{
     checked_vmo_size, is_page_aligned, ByteRange, PageSpan, MAX_VMO_SIZE, PAGE_SIZE,
@@ -146,7 +150,11 @@ impl<P: Platform> Vmo<P> {
     /// `OutOfRange`.
     pub fn create(frames: Arc<P::Frames>, size: u64, options: VmoOptions) -> VmResult<Self> {
         let size = checked_vmo_size(size)?;
-        let family = Arc::new(Family::<P>::new(frames));
+        // The one allocation of the engine that cannot report failure: stable Rust has no
+        // fallible way to allocate an `Arc` (`Arc::try_new` is unstable), and a reference count
+        // of our own would need `unsafe`, which the engine forbids. It is a few words, once per
+        // family; everything that grows with use is reserved fallibly.
+        let family = Arc::new(Family::<P>::new(frames, Backing::Anonymous));
         let node = {
             let mut state = family.state.lock();
             state.reserve(1)?;
@@ -182,6 +190,15 @@ impl<P: Platform> Vmo<P> {
         if kind == ChildKind::Slice && options.resizable {
             return Err(VmError::InvalidArgs);
         }
+        // Seed 002: only slices may share a physical or contiguous VMO's pages, and a
+        // pager-backed VMO has no eager copy, only true one-way clones.
+        let kind = match (self.family.backing, kind) {
+            (Backing::Anonymous, kind) | (_, kind @ ChildKind::Slice) => kind,
+            (Backing::Pager, ChildKind::SnapshotAtLeastOnWrite | ChildKind::OneWay) => {
+                ChildKind::OneWay
+            }
+            _ => return Err(VmError::NotSupported),
+        };
         let mut state = self.family.state.lock();
         let (target, _) = content_target(&state, self.node);
         if matches!(
@@ -329,6 +346,11 @@ impl<P: Platform> Vmo<P> {
             num_mappings: state.mappings.count_of(self.node),
             mapped_spaces: state.mappings.spaces_of(self.node),
         }
+    }
+
+    /// Where this VMO's family gets its pages.
+    pub fn backing(&self) -> Backing {
+        self.family.backing
     }
 
     /// Whether [`Vmo::set_size`] may change the size (constant time, unlike [`Vmo::info`]).
@@ -554,10 +576,17 @@ impl<P: Platform> Vmo<P> {
             }
             if node.link.is_none() && !matches!(node.pages.entry(span.page), Entry::Zero) {
                 let frame = frame_holding(frames, &span, src).map_err(|_| VmError::NoMemory)?;
-                if let Err(error) = node.pages.reserve(core::iter::once(span.page)) {
+                // The page list last: a failure after its reservation would leave an empty chunk.
+                let reserved = reserve_noting(&mut state, target, Some(target), 1);
+                let reserved = reserved.and_then(|()| {
+                    let pages = &mut state.node_mut(target).pages;
+                    pages.reserve(core::iter::once(span.page))
+                });
+                if let Err(error) = reserved {
                     frames.release(frame);
                     return Err(error);
                 }
+                let node = state.node_mut(target);
                 node.pages.insert_reserved(span.page, frame);
                 note_insert(&mut state, target, span.page, Some(target));
                 invalidate(&state, target, span.page..span.page + 1, Change::Content);
@@ -625,9 +654,18 @@ impl<P: Platform> Vmo<P> {
             return Err(VmError::InvalidArgs);
         }
         let frames = &*self.family.frames;
+        // A one-way clone reads its parent again there, and may now be the oldest reader. The
+        // slots to settle above it (its path past its own level) are found first: that may run
+        // out of memory, and the frames freed below cannot be had back.
+        let above = used_in_path(&state, path_ranges(&state, target, range.pages()).skip(1))?;
+        // Only this VMO begins to read there: a frame can only become its charge, and only if
+        // it is older than the payer.
+        let created = state.node(target).created();
+        reserve_settling(&mut state, &above, |state, payer| {
+            payer.is_none_or(|payer| state.node(payer).created() > created)
+        })?;
         free_entries(&mut state, frames, target, range.pages());
-        // A one-way clone reads its parent again there, and may now be the oldest reader.
-        settle_above(&mut state, target, range.pages());
+        settle_at(&mut state, &above);
         invalidate(&state, target, range.pages(), Change::Content);
         Ok(())
     }
@@ -721,32 +759,46 @@ impl<P: Platform> Vmo<P> {
         let new_len = checked_vmo_size(size)? / PAGE;
         let frames = &*self.family.frames;
         let id = self.node;
-        let node = state.node_mut(id);
-        let old_len = core::mem::replace(&mut node.pages_len, new_len);
+        let old_len = state.node(id).pages_len;
         if new_len >= old_len {
+            state.node_mut(id).pages_len = new_len;
             return Ok(());
         }
+        // What this VMO stops reading above it: the slots there whose payer may change, or that
+        // nobody may read any more, are found before anything changes, since that may run out
+        // of memory and the pages dropped below cannot be had back.
+        let above = match state.node(id).link {
+            Some(link) => {
+                let kept = link.limit.min(new_len);
+                let dropped = link.offset + kept..link.offset + link.limit;
+                used_in_path(&state, path_ranges(&state, link.parent, dropped))?
+            }
+            None => Vec::new(),
+        };
+        // Only the VMOs reading through this one stop reading there: only the frames one of them
+        // pays for can change payer.
+        reserve_settling(&mut state, &above, |state, payer| {
+            payer.is_some_and(|payer| reads_through(state, payer, id))
+        })?;
+        state.node_mut(id).pages_len = new_len;
         // Before the windows below are clipped, while the paths still reach the dropped pages.
         invalidate(&state, id, new_len..old_len, Change::Content);
         free_entries(&mut state, frames, id, new_len..old_len);
-        let children = state.node(id).content_children.clone();
-        for child in children {
+        // By index: copying the clone list would allocate, and this late that could no longer
+        // fail cleanly.
+        for i in 0..state.node(id).content_children.len() {
+            let child = state.node(id).content_children[i];
             if let Some(link) = &mut state.node_mut(child).link {
                 link.limit = link.limit.min(new_len.saturating_sub(link.offset));
             }
         }
         if let Some(link) = &mut state.node_mut(id).link {
-            let old_limit = link.limit;
             link.limit = link.limit.min(new_len);
-            let (parent, dropped) = (
-                link.parent,
-                link.offset + link.limit..link.offset + old_limit,
-            );
-            // It no longer reads the dropped part above it: settle who pays, then free what
-            // nobody reads.
-            settle_from(&mut state, parent, dropped.clone());
-            release_unread(&mut state, frames, parent, dropped);
         }
+        // It no longer reads the dropped part above it: settle who pays, then free what nobody
+        // reads.
+        settle_at(&mut state, &above);
+        release_unread_at(&mut state, frames, &above);
         Ok(())
     }
 }
@@ -958,6 +1010,14 @@ fn apply<'a, S: FrameSource>(
         Plan::Zero { marker, .. } => *marker,
         Plan::Take { .. } | Plan::Fresh { .. } | Plan::Swap { .. } => true,
     };
+    let left_behind = match reserve_records(state, id, &plans) {
+        Ok(left_behind) => left_behind,
+        Err(error) => {
+            release_all(plans);
+            return Err(error);
+        }
+    };
+    // The page list last: a failure after its reservation would leave empty chunks behind.
     let slots = plans
         .iter()
         .filter(|(_, _, plan)| needs_slot(plan))
@@ -980,8 +1040,6 @@ fn apply<'a, S: FrameSource>(
         });
     // Shared slots whose frame a swap replaced: whoever translated them must look again.
     let mut swapped: SmallVec<[(NodeId, u64); 1]> = SmallVec::new();
-    // Frames this VMO stopped reading whose payer it was: settled once the pages are in place.
-    let mut left_behind: SmallVec<[(NodeId, u64); 2]> = SmallVec::new();
     // Slots are filled before any is only emptied: emptying the last entry of a chunk drops it,
     // and with it a reservation another page of this operation still needs.
     // Reordered in place (an unstable sort allocates nothing): the order within each group
@@ -1009,28 +1067,17 @@ fn apply<'a, S: FrameSource>(
                     .pages
                     .insert_reserved(span.page, original);
                 note_insert(state, id, span.page, Some(id));
-                left_behind
-                    .extend(Some((node, slot)).filter(|&(n, q)| left_matters(state, id, n, q)));
                 swapped.push((node, slot));
             }
-            Plan::Fresh {
-                frame,
-                left,
-                written,
-            } => {
+            Plan::Fresh { frame, written, .. } => {
                 state.node_mut(id).pages.insert_reserved(span.page, frame);
                 note_insert(state, id, span.page, Some(id));
-                // Only the payer leaving can change who pays: the oldest reader is otherwise
-                // still reading.
-                left_behind.extend(left.filter(|&(n, q)| left_matters(state, id, n, q)));
                 if written {
                     continue;
                 }
             }
             Plan::Zero {
-                free_above,
-                marker,
-                left,
+                free_above, marker, ..
             } => {
                 if state.node(id).pages.get(span.page).is_some() {
                     note_remove(state, id, span.page);
@@ -1050,7 +1097,6 @@ fn apply<'a, S: FrameSource>(
                         frames.release(frame);
                     }
                 }
-                left_behind.extend(left.filter(|&(n, q)| left_matters(state, id, n, q)));
                 continue;
             }
         }
@@ -1060,6 +1106,7 @@ fn apply<'a, S: FrameSource>(
             }
         }
     }
+    // Frames this VMO stopped reading whose payer it was, now that the pages are in place.
     for (node, slot) in left_behind {
         if state.node(node).pages.get(slot).is_some() {
             settle(state, node, slot);
@@ -1075,6 +1122,43 @@ fn apply<'a, S: FrameSource>(
         invalidate(state, node, slot..slot + 1, Change::Content);
     }
     Ok(())
+}
+
+/// Finds the frames and markers `id` stops reading whose payer it was, grouped by node, and
+/// makes room for every attribution carrying out `plans` will record. No plan changes the payer
+/// of another's frames, so this can all be done before anything changes.
+fn reserve_records<F>(
+    state: &mut FamilyState<F>,
+    id: NodeId,
+    plans: &Plans<'_, F>,
+) -> VmResult<SmallVec<[(NodeId, u64); 2]>> {
+    let left = plans.iter().filter_map(|(_, _, plan)| match *plan {
+        Plan::Fresh { left, .. } | Plan::Zero { left, .. } => left,
+        Plan::Swap { node, slot, .. } => Some((node, slot)),
+        Plan::Own | Plan::Take { .. } => None,
+    });
+    // Only the payer leaving can change who pays: the oldest reader is otherwise still reading.
+    let matters = |&(node, slot): &(NodeId, u64)| left_matters(state, id, node, slot);
+    let mut left_behind = SmallVec::new();
+    let count = left.clone().filter(matters).count();
+    left_behind
+        .try_reserve(count)
+        .map_err(|_| VmError::NoMemory)?;
+    left_behind.extend(left.filter(matters));
+    // Grouped by node for the reservation below; each is settled on its own, in any order.
+    left_behind.sort_unstable_by_key(|&(node, _)| node);
+    reserve_settling(state, &left_behind, |_, _| true)?;
+    let entering = plans
+        .iter()
+        .filter(|(_, _, plan)| {
+            matches!(
+                plan,
+                Plan::Take { .. } | Plan::Fresh { .. } | Plan::Swap { .. }
+            )
+        })
+        .count();
+    reserve_noting(state, id, Some(id), entering)?;
+    Ok(left_behind)
 }
 
 /// Whether `id` no longer reading slot `slot` of `node` needs attention afterwards: a frame whose
