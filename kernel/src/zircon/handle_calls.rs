@@ -39,9 +39,15 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
     /// object. The original is consumed whatever happens once it was found: asking for more
     /// rights closes it and returns `ZX_ERR_INVALID_ARGS`, as Zircon does.
     pub fn handle_replace(&self, handle: HandleValue, rights: u32) -> Result<HandleValue, Status> {
-        let (_, held) = self.lookup(handle)?;
+        let (object, held) = self.lookup(handle)?;
         match reduced(held, rights) {
-            Ok(rights) => self.kernel.handles.replace(self.process, handle, rights),
+            Ok(rights) => {
+                let replacement = self.kernel.handles.replace(self.process, handle, rights)?;
+                // The original value is gone: waiters on it return ZX_ERR_CANCELED, as they do
+                // after a close (found by the loom model of kernel/tests/loom_signals.rs).
+                object.signals().notify();
+                Ok(replacement)
+            }
             Err(status) => {
                 // Closing cannot fail for a handle just found, unless another thread closed it
                 // meanwhile, which leaves the same outcome.
