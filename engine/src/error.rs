@@ -28,12 +28,22 @@ pub enum VmError {
     AlreadyExists,
     /// No free range of the address region is large enough (`ZX_ERR_NO_RESOURCES`).
     NoResources,
-    /// The address region was destroyed (`ZX_ERR_BAD_STATE`).
+    /// The address region was destroyed, or pinned pages stand in the way: a decommit, a
+    /// shrink or a snapshot that would free or move them (`ZX_ERR_BAD_STATE`).
     BadState,
     /// A permission beyond what the region or the mapping allows (`ZX_ERR_ACCESS_DENIED`).
     AccessDenied,
     /// Part of the range has no mapping (`ZX_ERR_NOT_FOUND`).
     NotFound,
+    /// Not possible right now: a page is already pinned the most times allowed
+    /// (`ZX_ERR_UNAVAILABLE`).
+    Unavailable,
+    /// A page the operation needs belongs to a pager-backed VMO and has not been supplied yet
+    /// (see [`Vmo::missing_range`](crate::Vmo::missing_range)). Nothing changed: the caller asks
+    /// the pager for the missing range, waits until it is supplied and tries again. Never shown
+    /// to users as such; a caller that cannot wait reports it as `ZX_ERR_BAD_STATE`, Zircon's
+    /// status for a pager that cannot populate the pages.
+    ShouldWait,
 }
 
 impl fmt::Display for VmError {
@@ -48,9 +58,11 @@ impl fmt::Display for VmError {
             VmError::NotCommitted => "page in range is not committed",
             VmError::AlreadyExists => "range already in use",
             VmError::NoResources => "no free range large enough",
-            VmError::BadState => "address region destroyed",
+            VmError::BadState => "address region destroyed or pages pinned",
             VmError::AccessDenied => "permission not allowed here",
             VmError::NotFound => "range not mapped",
+            VmError::ShouldWait => "pages not supplied by the pager yet",
+            VmError::Unavailable => "page pinned too many times",
         })
     }
 }

@@ -160,6 +160,8 @@ pub(crate) struct FamilyState<F> {
     /// While a fault is resolved: the address space (by address) and page whose translation
     /// the fault replaces at once, which invalidations may therefore leave alone.
     pub faulting: Option<(usize, u64)>,
+    /// Pinned pages (see `pins`): only ever on observed visible nodes' own frames.
+    pub pins: crate::pins::Pins,
 }
 
 impl<F> FamilyState<F> {
@@ -170,6 +172,7 @@ impl<F> FamilyState<F> {
             next_created: 0,
             mappings: Registry::default(),
             faulting: None,
+            pins: crate::pins::Pins::default(),
         }
     }
 

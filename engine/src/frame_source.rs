@@ -6,12 +6,34 @@
 //! it back through [`FrameSource::release`]. Bytes are moved by copy operations rather than
 //! borrowed slices, so that a source whose frames are also mapped into user memory can implement
 //! them without ever creating a Rust reference to memory another thread may be writing.
+//!
+//! Two optional capabilities serve contiguous and physical VMOs: a run of frames at consecutive,
+//! aligned physical addresses ([`FrameSource::allocate_contiguous`]), and *borrowed* tokens for
+//! frames at a fixed physical range that someone else may own ([`FrameSource::borrow_frames`]).
+//! A borrowed token reads and writes the same bytes as the owner's token of that frame; giving it
+//! back through [`FrameSource::release`] returns only the token, never the frame, and borrowed
+//! tokens are not counted in [`FrameSource::frames_in_use`]. A source that cannot do either keeps
+//! the defaults, which answer [`PhysicalError::NotSupported`].
+
+use alloc::vec::Vec;
+use core::ops::Range;
 
 use crate::geometry::PAGE_SIZE;
 
 /// The source had no frame to give.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutOfFrames;
+
+/// Why a request for physical memory by address or by contiguity failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhysicalError {
+    /// The source cannot hand out contiguous runs or borrowed frames at all.
+    NotSupported,
+    /// No free run of the requested length and alignment (or no room for bookkeeping).
+    OutOfFrames,
+    /// The requested range is not (entirely) memory this source may lend.
+    OutOfRange,
+}
 
 /// Physical memory for the engine, one page-sized frame at a time.
 ///
@@ -31,7 +53,8 @@ pub trait FrameSource: Send + Sync + 'static {
     /// A frame holding a copy of another frame.
     fn allocate_copy(&self, source: &Self::Frame) -> Result<Self::Frame, OutOfFrames>;
 
-    /// Gives a frame back.
+    /// Gives a frame back. For a borrowed frame (see [`FrameSource::borrow_frames`]) only the
+    /// token is given back: the frame stays with whoever owns it.
     fn release(&self, frame: Self::Frame);
 
     /// Copies `dst.len()` bytes starting at `offset` in the frame into `dst`.
@@ -52,4 +75,51 @@ pub trait FrameSource: Send + Sync + 'static {
     /// At most how many more frames the source could hand out now (`usize::MAX` when it cannot
     /// tell). The engine refuses an operation that needs more at once, before doing any work.
     fn frames_available(&self) -> usize;
+
+    /// Pushes `count` zero-filled frames onto `out` whose physical addresses are consecutive
+    /// (frame `i` at the first one's address plus `i` pages), the first aligned to
+    /// `1 << align_log2` bytes. The engine reserves room in `out` beforehand, so pushing does not
+    /// allocate; on failure nothing is pushed and nothing is held. The frames count as in use
+    /// like any others and are released one by one.
+    ///
+    /// The default cannot: [`PhysicalError::NotSupported`].
+    fn allocate_contiguous(
+        &self,
+        count: usize,
+        align_log2: u32,
+        out: &mut Vec<Self::Frame>,
+    ) -> Result<(), PhysicalError> {
+        let _ = (count, align_log2, out);
+        Err(PhysicalError::NotSupported)
+    }
+
+    /// The physical addresses [`FrameSource::borrow_frames`] may lend: the source's own memory,
+    /// as [`FrameSource::physical_address`] numbers it. The default is empty.
+    fn borrowable_range(&self) -> Range<u64> {
+        0..0
+    }
+
+    /// Pushes onto `out` borrowed tokens for the `count` frames starting at the page-aligned
+    /// physical address `paddr`, in order, whether or not anyone owns them now. The range must
+    /// lie inside [`FrameSource::borrowable_range`] ([`PhysicalError::OutOfRange`] otherwise).
+    /// Room in `out` is reserved by the engine; on failure nothing is pushed.
+    ///
+    /// A borrowed token is for reading and writing the frame in place: the source must still
+    /// hand the frame out zero-filled when it allocates it later (a borrower may have written
+    /// it while it was free). The default cannot: [`PhysicalError::NotSupported`].
+    fn borrow_frames(
+        &self,
+        paddr: u64,
+        count: usize,
+        out: &mut Vec<Self::Frame>,
+    ) -> Result<(), PhysicalError> {
+        let _ = (paddr, count, out);
+        Err(PhysicalError::NotSupported)
+    }
+
+    /// Whether `frame` is a borrowed token (from [`FrameSource::borrow_frames`]).
+    fn is_borrowed(&self, frame: &Self::Frame) -> bool {
+        let _ = frame;
+        false
+    }
 }

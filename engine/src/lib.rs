@@ -29,6 +29,7 @@ extern crate alloc;
 
 mod accounting;
 mod address_space;
+mod arena_frames;
 mod attribution;
 mod clone_tree;
 mod content_tree;
@@ -41,6 +42,9 @@ mod invariants;
 mod mapping_registry;
 mod memory_frames;
 pub mod page_list;
+mod pager_pages;
+mod physical;
+mod pins;
 mod platform;
 mod vmo;
 
@@ -48,11 +52,13 @@ pub use address_space::{
     Access, AccessError, AddressSpace, KeepAlive, MapRequest, MappedPiece, MappingInfo, Mmu,
     MmuFull, PageTarget, Perms, RegionRequest, SoftwareMmu, Vmar, MAX_MAPPINGS,
 };
+pub use arena_frames::{ArenaFrame, ArenaFrames, ArenaPlatform, DEFAULT_ARENA_BASE};
 pub use error::{VmError, VmResult};
+pub use family::Backing;
 pub use family_view::{FamilyView, NodeRole, NodeView};
-pub use frame_source::{FrameSource, OutOfFrames};
+pub use frame_source::{FrameSource, OutOfFrames, PhysicalError};
 pub use geometry::{round_up_to_page, MAX_VMO_SIZE, PAGE_SIZE};
 pub use memory_frames::{InMemoryFrames, MemoryFrame};
+pub use pins::MAX_PIN_COUNT;
 pub use platform::{FrameOf, InMemoryPlatform, Platform};
-pub use family::Backing;
 pub use vmo::{ChildKind, Vmo, VmoInfo, VmoOptions};

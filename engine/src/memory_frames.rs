@@ -32,6 +32,10 @@ impl MemoryFrame {
 }
 
 /// Heap-backed frames, with an adjustable limit on how many may be in use at once.
+///
+/// Heap frames have no physical order and no fixed addresses: this source keeps the defaults of
+/// [`FrameSource::allocate_contiguous`] and [`FrameSource::borrow_frames`], so contiguous and
+/// physical VMOs over it are `NotSupported`. [`ArenaFrames`](crate::ArenaFrames) offers both.
 #[derive(Debug)]
 pub struct InMemoryFrames {
     in_use: AtomicUsize,

@@ -9,18 +9,29 @@
 //!
 //! Check order where several errors could apply, for the kernel layer to rely on:
 //! - `read`, `write`, `commit`, `zero`: range (`OutOfRange`), then memory (`NoMemory`).
-//! - `decommit`: range (`OutOfRange`); an empty range succeeds; snapshot children and VMOs with
-//!   non-slice children (`NotSupported`); then alignment of offset and length (`InvalidArgs`),
+//! - `decommit`: contiguous and physical VMOs (`NotSupported`); range (`OutOfRange`); an empty
+//!   range succeeds; snapshot children and VMOs with non-slice children (`NotSupported`); then
+//!   alignment of offset and length (`InvalidArgs`), pinned pages in the range (`BadState`),
 //!   then memory (`NoMemory`).
 //! - `lookup`: empty length (`InvalidArgs`), range (`OutOfRange`), output room
 //!   (`BufferTooSmall`), then every page committed (`NotCommitted`).
-//! - `set_size`: resizability (`NotResizable`), then size (`OutOfRange`), then memory
-//!   (`NoMemory`, shrinking only).
+//! - `set_size`: resizability (`NotResizable`), then size (`OutOfRange`), pinned pages in the
+//!   part a shrink drops (`BadState`), then memory (`NoMemory`, shrinking only).
+//! - `zero` never releases a pinned frame or a contiguous or physical VMO's frame: those pages
+//!   are zeroed in place.
 //! - `create_child`: size (`OutOfRange`), offset alignment (`InvalidArgs`), offset + size
 //!   overflow (`OutOfRange`), then the kind's own rules: a slice must lie inside its parent
 //!   (`OutOfRange`) of a non-resizable parent (`NotSupported`) and cannot be resizable
 //!   (`InvalidArgs`); a snapshot of a VMO whose content follows a one-way clone's parent is
-//!   refused (`NotSupported`).
+//!   refused (`NotSupported`); snapshots and one-way clones of contiguous and physical VMOs
+//!   (`NotSupported`); a snapshot of either kind of a VMO with pinned pages (`BadState`).
+//! - `pin` / `unpin` (module `pins`) and the contiguous and physical constructors (module
+//!   `physical`) document their own orders.
+//! - Pager-backed families (module `pager_pages`): `read`, `write`, `commit`, `zero`, `lookup`
+//!   and faults refuse with `ShouldWait` when a page they need was not supplied yet, right
+//!   after their range checks (and `lookup`'s buffer check), before anything else; `decommit`
+//!   is `NotSupported` there, right after the contiguous and physical check; snapshots of any
+//!   VMO of the family are `NotSupported`. `supply` documents its own order.
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -201,6 +212,15 @@ impl<P: Platform> Vmo<P> {
         };
         let mut state = self.family.state.lock();
         let (target, _) = content_target(&state, self.node);
+        // Seed 002: no snapshot of a VMO with pinned pages (a hidden node would take them over).
+        // At-least-on-write is a snapshot here (anonymous), so the same rule applies.
+        if matches!(
+            kind,
+            ChildKind::Snapshot | ChildKind::SnapshotAtLeastOnWrite
+        ) && state.pins.node_has_pins(target)
+        {
+            return Err(VmError::BadState);
+        }
         if matches!(
             kind,
             ChildKind::Snapshot | ChildKind::SnapshotAtLeastOnWrite
@@ -336,10 +356,12 @@ impl<P: Platform> Vmo<P> {
             } => (resizable, kind),
             _ => (false, Some(ChildKind::Slice)),
         };
+        // A physical VMO owns no frame: Zircon reports nothing committed for it.
+        let owned = !matches!(self.family.backing, Backing::Physical);
         VmoInfo {
             size: node.pages_len * PAGE,
-            committed_bytes: charged * PAGE,
-            populated_bytes: counts.populated * PAGE,
+            committed_bytes: if owned { charged * PAGE } else { 0 },
+            populated_bytes: if owned { counts.populated * PAGE } else { 0 },
             resizable,
             kind,
             num_children: u64::from(node.user_children),
@@ -366,6 +388,9 @@ impl<P: Platform> Vmo<P> {
 
     /// Bytes of frames attributed to this VMO: a counter read, independent of the family's size.
     pub fn committed_bytes(&self) -> u64 {
+        if matches!(self.family.backing, Backing::Physical) {
+            return 0; // borrowed frames are nobody's charge
+        }
         charge_reported(&self.family.state.lock(), self.node) * PAGE
     }
 
@@ -396,7 +421,10 @@ impl<P: Platform> Vmo<P> {
     /// Checks every invariant of this VMO's family (structure, no unreadable frame, accounting
     /// adding up). Exhaustive and slow: for tests.
     pub fn check_family_invariants(&self) -> Result<(), String> {
-        invariants::check(&self.family.state.lock())
+        let state = self.family.state.lock();
+        invariants::check(&state)?;
+        crate::pins::check(&state)?;
+        crate::physical::check(&self.family, &state)
     }
 
     /// Records that pages `first_page..first_page + pages` of this VMO appear at `base` in
@@ -473,6 +501,7 @@ impl<P: Platform> Vmo<P> {
         }
         let (target, base) = content_target(state, self.node);
         let page = base + page;
+        crate::pager_pages::check_supplied(state, self.family.backing, target, page..page + 1)?;
         let frames = &*self.family.frames;
         if write && state.node(target).pages.get(page).is_none() {
             let span = PageSpan {
@@ -548,6 +577,7 @@ impl<P: Platform> Vmo<P> {
     /// zeros.
     pub fn read(&self, offset: u64, dst: &mut [u8]) -> VmResult<()> {
         let (state, target, range) = self.locked_range(offset, dst.len() as u64)?;
+        crate::pager_pages::check_supplied(&state, self.family.backing, target, range.pages())?;
         let frames = &*self.family.frames;
         for span in range.spans() {
             let out = &mut dst[span.in_range..span.in_range + span.len];
@@ -565,6 +595,7 @@ impl<P: Platform> Vmo<P> {
     /// Copies `src` into the VMO at `offset`, committing the pages it touches.
     pub fn write(&self, offset: u64, src: &[u8]) -> VmResult<()> {
         let (mut state, target, range) = self.locked_range(offset, src.len() as u64)?;
+        crate::pager_pages::check_supplied(&state, self.family.backing, target, range.pages())?;
         let frames = &*self.family.frames;
         // A write within one page the VMO holds, or of a VMO with nothing above it, needs no
         // planning: write in place, or add one frame.
@@ -604,6 +635,7 @@ impl<P: Platform> Vmo<P> {
     /// a frame with the content it currently shows (a copy of a shared page, or zeros).
     pub fn commit(&self, offset: u64, len: u64) -> VmResult<()> {
         let (mut state, target, range) = self.locked_range(offset, len)?;
+        crate::pager_pages::check_supplied(&state, self.family.backing, target, range.pages())?;
         let frames = &*self.family.frames;
         let pages = range.pages();
         let in_range = pages.end - pages.start;
@@ -627,6 +659,15 @@ impl<P: Platform> Vmo<P> {
     /// Releases the frames of the page-aligned range `[offset, offset + len)`. In a one-way
     /// clone the parent's content shows again; elsewhere the range reads as zeros.
     pub fn decommit(&self, offset: u64, len: u64) -> VmResult<()> {
+        if crate::physical::is_fixed(self.family.backing) {
+            // Contiguous and physical frames stay for the VMO's life (as in Zircon, first).
+            return Err(VmError::NotSupported);
+        }
+        if self.family.backing == Backing::Pager {
+            // Zircon decommits only VMOs made by zx_vmo_create and their slices; pager_test's
+            // decommit_test expects NOT_SUPPORTED on a pager VMO and on its clones.
+            return Err(VmError::NotSupported);
+        }
         let (mut state, target, range) = self.locked_range(offset, len)?;
         if range.is_empty() {
             return Ok(());
@@ -653,6 +694,9 @@ impl<P: Platform> Vmo<P> {
         if !is_page_aligned(offset) || !is_page_aligned(len) {
             return Err(VmError::InvalidArgs);
         }
+        if state.pins.any_in(target, range.pages()) {
+            return Err(VmError::BadState);
+        }
         let frames = &*self.family.frames;
         // A one-way clone reads its parent again there, and may now be the oldest reader. The
         // slots to settle above it (its path past its own level) are found first: that may run
@@ -675,19 +719,35 @@ impl<P: Platform> Vmo<P> {
     /// a partly covered page that is shared is copied first, so this may need memory in clones.
     pub fn zero(&self, offset: u64, len: u64) -> VmResult<()> {
         let (mut state, target, range) = self.locked_range(offset, len)?;
+        crate::pager_pages::check_supplied(&state, self.family.backing, target, range.pages())?;
+        if self.family.backing == Backing::Pager && state.node(target).link.is_none() {
+            // An emptied slot of the root would ask the pager again: zeros go in place.
+            crate::pager_pages::zero_supplied(&mut state, &*self.family.frames, target, &range);
+            return Ok(());
+        }
         let whole = range.whole_pages();
         let frames = &*self.family.frames;
+        if crate::physical::is_fixed(self.family.backing) {
+            // Contiguous and physical frames stay for the VMO's life: zeros are written in place.
+            crate::pins::zero_range_in_place(&mut state, frames, target, &range);
+            return Ok(());
+        }
+        // Pinned pages keep their frames: they are zeroed in place once the rest has succeeded.
+        let pinned = state.pins.pinned_in(target, whole.clone())?;
+        let unpinned = |page: &u64| pinned.binary_search(page).is_err();
         // Whole pages matter only where the VMO or an ancestor holds something, unless a visible
         // ancestor could still write there later (then every page needs a zero marker).
         let mut pages: Vec<u64> = Vec::new();
         if state.node(target).link.is_none() {
             // Nothing above: whole pages simply lose their frames.
-            free_entries(&mut state, frames, target, whole.clone());
+            for gap in crate::pins::gaps(whole.clone(), &pinned) {
+                free_entries(&mut state, frames, target, gap);
+            }
             invalidate(&state, target, whole.clone(), Change::Content);
         } else if has_visible_ancestor(&state, target) {
             let count = usize::try_from(whole.end - whole.start).unwrap_or(usize::MAX);
             pages.try_reserve(count).map_err(|_| VmError::NoMemory)?;
-            pages.extend(whole.clone());
+            pages.extend(whole.clone().filter(unpinned));
         } else {
             // Counted first, so that the list grows fallibly and then without allocating.
             let count: u64 = path_ranges(&state, target, whole.clone())
@@ -703,6 +763,7 @@ impl<P: Platform> Vmo<P> {
             }
             pages.sort_unstable();
             pages.dedup();
+            pages.retain(unpinned);
         }
         const ZEROS: [u8; PAGE_SIZE] = [0; PAGE_SIZE];
         let edges = range.spans().next().into_iter().chain(range.last_span());
@@ -711,7 +772,9 @@ impl<P: Platform> Vmo<P> {
             .into_iter()
             .map(|page| (range.span_of(page), Want::Zero))
             .chain(edges.map(|span| (span, Want::ZeroPart(&ZEROS[..span.len]))));
-        apply(&mut state, frames, target, wanted)
+        apply(&mut state, frames, target, wanted)?;
+        crate::pins::zero_pages_in_place(&mut state, frames, target, &pinned);
+        Ok(())
     }
 
     /// Writes the physical address of every page touched by `[offset, offset + len)` into
@@ -729,6 +792,7 @@ impl<P: Platform> Vmo<P> {
         if addresses.len() < count {
             return Err(VmError::BufferTooSmall);
         }
+        crate::pager_pages::check_supplied(&state, self.family.backing, target, pages.clone())?;
         for (page, out) in pages.zip(addresses.iter_mut()) {
             let Source::Frame { node, page } = resolve(&state, target, page) else {
                 return Err(VmError::NotCommitted);
@@ -763,6 +827,9 @@ impl<P: Platform> Vmo<P> {
         if new_len >= old_len {
             state.node_mut(id).pages_len = new_len;
             return Ok(());
+        }
+        if state.pins.any_in(id, new_len..old_len) {
+            return Err(VmError::BadState);
         }
         // What this VMO stops reading above it: the slots there whose payer may change, or that
         // nobody may read any more, are found before anything changes, since that may run out
@@ -807,6 +874,26 @@ impl<P: Platform> Drop for Vmo<P> {
     fn drop(&mut self) {
         let mut state = self.family.state.lock();
         clone_tree::close(&mut state, &*self.family.frames, self.node);
+        // Pins live only where an open VMO still sees the page (see `pins`).
+        crate::pins::prune(&mut state);
+    }
+}
+
+/// The parts of a VMO that the engine's other modules (`pager_pages`) build on.
+impl<P: Platform> Vmo<P> {
+    /// A VMO handle for node `node` of `family`, which the caller has just added.
+    pub(crate) fn from_parts(family: Arc<Family<P>>, node: NodeId) -> Self {
+        Vmo { family, node }
+    }
+
+    /// The family this VMO belongs to.
+    pub(crate) fn family(&self) -> &Arc<Family<P>> {
+        &self.family
+    }
+
+    /// This VMO's node in its family.
+    pub(crate) fn node_id(&self) -> NodeId {
+        self.node
     }
 }
 
@@ -934,7 +1021,8 @@ fn plan<S: FrameSource>(
             let Some(shared) = state.node(node).pages.get(slot) else {
                 unreachable!("resolve points at a frame")
             };
-            if let Want::FaultCommit = want {
+            // A pinned frame never moves: its reader keeps it, and the writer gets a copy.
+            if matches!(want, Want::FaultCommit) && !state.pins.is_pinned(node, slot) {
                 return Ok(Plan::Swap {
                     copy: frames.allocate_copy(shared)?,
                     node,
@@ -1165,4 +1253,25 @@ fn reserve_records<F>(
 /// payer it was (the oldest reader is otherwise still reading), or a zero marker.
 fn left_matters<F>(state: &FamilyState<F>, id: NodeId, node: NodeId, slot: u64) -> bool {
     state.node(node).pages.get(slot).is_none() || stored(state, node, slot) == Some(id)
+}
+
+/// Gives node `id` a frame of its own at every page of `pages`, as a write fault would (a frame
+/// still shared stays with `id` and its other readers get the copy, see [`Plan::Swap`]). All or
+/// nothing. For pinning, whose frames must be the VMO's own.
+pub(crate) fn fault_commit<S: FrameSource>(
+    state: &mut FamilyState<S::Frame>,
+    frames: &S,
+    id: NodeId,
+    pages: core::ops::Range<u64>,
+) -> VmResult<()> {
+    let spans = pages.map(|page| {
+        let span = PageSpan {
+            page,
+            in_page: 0,
+            len: PAGE_SIZE,
+            in_range: 0,
+        };
+        (span, Want::FaultCommit)
+    });
+    apply(state, frames, id, spans)
 }

@@ -136,6 +136,10 @@ fn status_of(error: VmError) -> Status {
         VmError::BadState => ZX_ERR_BAD_STATE,
         VmError::AccessDenied => ZX_ERR_ACCESS_DENIED,
         VmError::NotFound => ZX_ERR_NOT_FOUND,
+        VmError::Unavailable => ZX_ERR_UNAVAILABLE,
+        // The fuzzer creates no pager-backed VMO; were one to block, the kernel would report
+        // a pager that cannot populate its pages this way.
+        VmError::ShouldWait => ZX_ERR_BAD_STATE,
     }
 }
 
@@ -147,7 +151,7 @@ fn amount(value: Amount) -> u64 {
         AmountChoice::Hostile(Hostile::PastMaxVmo) => MAX_VMO + 1,
         AmountChoice::Hostile(Hostile::MaxVmo) => MAX_VMO,
         AmountChoice::Hostile(Hostile::Half) => 1 << 63,
-        AmountChoice::Hostile(Hostile::MaxPage) => u64::MAX & !(PAGE - 1),
+        AmountChoice::Hostile(Hostile::MaxPage) => !(PAGE - 1),
     }
 }
 
@@ -438,8 +442,8 @@ impl World {
         if !self.room_for_handle() {
             return Ok(());
         }
-        let options = if bad_options { 1 << 7 } else { 0 }
-            | if resizable { ZX_VMO_RESIZABLE } else { 0 };
+        let options =
+            if bad_options { 1 << 7 } else { 0 } | if resizable { ZX_VMO_RESIZABLE } else { 0 };
         let expected = if bad_options {
             Err(ZX_ERR_INVALID_ARGS)
         } else {
@@ -448,9 +452,10 @@ impl World {
         let actual = self.sys().vmo_create(size, options);
         self.outcome("zx_vmo_create", expected, &actual)?;
         if let Ok(value) = actual {
-            let id = self.model.create(size, resizable).map_err(|e| {
-                format!("zx_vmo_create succeeded where the model refuses: {e:?}")
-            })?;
+            let id = self
+                .model
+                .create(size, resizable)
+                .map_err(|e| format!("zx_vmo_create succeeded where the model refuses: {e:?}"))?;
             let mut rights = Rights::DEFAULT_VMO;
             if resizable {
                 rights |= Rights::RESIZE;
@@ -525,9 +530,8 @@ impl World {
             &actual,
         )?;
         if let (Ok(id), Ok(value)) = (modelled, actual) {
-            let mut rights = (parent.rights - Rights::RESIZE)
-                | Rights::GET_PROPERTY
-                | Rights::SET_PROPERTY;
+            let mut rights =
+                (parent.rights - Rights::RESIZE) | Rights::GET_PROPERTY | Rights::SET_PROPERTY;
             if resizable {
                 rights |= Rights::RESIZE;
             }
@@ -588,9 +592,9 @@ impl World {
             Err(status) => return self.outcome(what, Err(status), &actual),
             Ok(parent) => parent,
         };
-        let modelled = self
-            .model
-            .create_child(parent.vmo, ChildKind::OneWay, offset, size, resizable);
+        let modelled =
+            self.model
+                .create_child(parent.vmo, ChildKind::OneWay, offset, size, resizable);
         self.outcome(what, modelled.map(|_| ()).map_err(status_of), &actual)?;
         if let (Ok(id), Ok(value)) = (modelled, actual) {
             let rights = match zircon {
@@ -625,7 +629,9 @@ impl World {
     fn vmo_read(&mut self, vmo: HandleArg, offset: u64, len: usize) -> Result<(), String> {
         let (value, held, wrong_type) = self.resolve(vmo);
         let mut out = vec![0xA5; len];
-        let actual = self.sys().vmo_read(value, UserBuffer::new(&mut out), offset);
+        let actual = self
+            .sys()
+            .vmo_read(value, UserBuffer::new(&mut out), offset);
         let expected = Self::expect_vmo(held, wrong_type, Rights::READ)
             .and_then(|held| self.model.read(held.vmo, offset, len).map_err(status_of));
         match (&expected, &actual) {
@@ -795,7 +801,9 @@ impl World {
             }
             let rounded = len.checked_next_multiple_of(PAGE);
             let end = rounded.and_then(|rounded| vmo_offset.checked_add(rounded));
-            let rounded = rounded.filter(|_| end.is_some()).ok_or(ZX_ERR_OUT_OF_RANGE)?;
+            let rounded = rounded
+                .filter(|_| end.is_some())
+                .ok_or(ZX_ERR_OUT_OF_RANGE)?;
             // Far larger than the root VMAR: no room.
             if rounded > 1 << 47 {
                 return Err(ZX_ERR_NO_RESOURCES);
@@ -824,7 +832,9 @@ impl World {
         if self.mappings.is_empty() {
             return Ok(());
         }
-        let mapping = self.mappings.remove(usize::from(index) % self.mappings.len());
+        let mapping = self
+            .mappings
+            .remove(usize::from(index) % self.mappings.len());
         let actual = self
             .sys()
             .vmar_unmap(self.root_vmar, mapping.addr, mapping.len);
@@ -962,7 +972,12 @@ impl World {
             actual.as_ref().map(|_| ()).map_err(|e| *e),
         )?;
         if actual.is_ok() {
-            let process = self.process.descriptors().lock().get(fd).map(|d| d.target.clone());
+            let process = self
+                .process
+                .descriptors()
+                .lock()
+                .get(fd)
+                .map(|d| d.target.clone());
             let Some(zircon::kernel::jinue::descriptors::Target::Process(process)) = process else {
                 return Err("CREATE_PROCESS left no process descriptor".into());
             };
@@ -1220,7 +1235,11 @@ impl World {
             self.check_state()?;
         }
         check("VMOs the harness still holds", 0, self.refs.len())?;
-        check("frames in use with nothing open", 0, self.frames.frames_in_use())?;
+        check(
+            "frames in use with nothing open",
+            0,
+            self.frames.frames_in_use(),
+        )?;
         let World {
             frames,
             kernel,
@@ -1231,6 +1250,10 @@ impl World {
         drop(jinue);
         drop(process);
         drop(kernel);
-        check("frames in use after the kernel went", 0, frames.frames_in_use())
+        check(
+            "frames in use after the kernel went",
+            0,
+            frames.frames_in_use(),
+        )
     }
 }

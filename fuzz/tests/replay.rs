@@ -51,20 +51,29 @@ fn random_inputs_agree_with_the_model() {
             Err(divergence) => {
                 let path = std::env::temp_dir().join(format!("vm-fuzz-divergence-{input}"));
                 std::fs::write(&path, &bytes).expect("saving the input");
-                panic!(
-                    "input {input} (saved to {}): {divergence}",
-                    path.display()
-                );
+                panic!("input {input} (saved to {}): {divergence}", path.display());
             }
         }
     }
     eprintln!("{inputs} random inputs: {total:?}");
     let per_input = total.calls / inputs.max(1);
-    assert!(per_input >= 20, "inputs decode into too few calls: {total:?}");
-    assert!(total.succeeded * 5 >= total.calls, "too few calls succeed: {total:?}");
-    assert!(total.refused * 5 >= total.calls, "too few calls are refused: {total:?}");
+    assert!(
+        per_input >= 20,
+        "inputs decode into too few calls: {total:?}"
+    );
+    assert!(
+        total.succeeded * 5 >= total.calls,
+        "too few calls succeed: {total:?}"
+    );
+    assert!(
+        total.refused * 5 >= total.calls,
+        "too few calls are refused: {total:?}"
+    );
     assert!(total.no_memory > 0, "memory never ran out: {total:?}");
-    assert!(total.mapped_accesses * 20 >= total.calls, "too few mapped accesses: {total:?}");
+    assert!(
+        total.mapped_accesses * 20 >= total.calls,
+        "too few mapped accesses: {total:?}"
+    );
     assert!(total.jinue_clones > 0, "MCLONE never succeeded: {total:?}");
 }
 

@@ -8,11 +8,18 @@
 //! needs more than a small alternate stack, and a stack overflow dies of SIGSEGV either way.
 //! It takes the engine's locks, so the runtime never touches a program's memory while holding
 //! one (see `c_abi::bounce`).
+//!
+//! A page of a pager-backed VMO that its pager has not supplied yet is waited for here, in the
+//! faulting thread, exactly as a system call waits (see `vm_kernel::pager`): the page request
+//! goes to the pager's port, the thread sleeps until another thread supplies the page, and the
+//! fault is resolved again. If the pager will not supply it (the VMO was detached, the pager
+//! closed), the access dies of the fault, as on Zircon.
 
 use std::sync::OnceLock;
 
-use vm_engine::Access;
+use vm_engine::{Access, AccessError, AddressSpace};
 
+use crate::platform::HostPlatform;
 use crate::runtime::Runtime;
 
 /// The handler that was installed before ours.
@@ -71,7 +78,7 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
             {
                 access = Access::Write;
             }
-            if space.fault(address, access).is_ok() {
+            if resolve(space, address, access).is_ok() {
                 return;
             }
             // Not allowed: die of this fault, as on the real kernel.
@@ -80,6 +87,26 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
         }
     }
     chain(signal, info, context);
+}
+
+/// Resolves a fault at `address` of `space` for `access`, first waiting for the pager of a page
+/// that is not supplied yet (as often as it takes: the page may go again before the retry).
+/// Also used by the C ABI to fault in a user buffer before a call copies into it.
+pub(crate) fn resolve(
+    space: &AddressSpace<HostPlatform>,
+    address: u64,
+    access: Access,
+) -> Result<(), AccessError> {
+    loop {
+        match space.fault(address, access) {
+            Err(error @ AccessError::ShouldWait { .. }) => {
+                if vm_kernel::pager::wait_for_mapped(space, address).is_err() {
+                    return Err(error);
+                }
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// Restores the default action, so that the retried access kills the program.

@@ -11,15 +11,24 @@
 //! ahead of use in 2 MiB steps, so that running out of host memory is `OutOfFrames` at
 //! allocation, never a SIGBUS on first touch. When many frames are free and they outnumber those
 //! in use, their pages are punched out of the file and go back to the host.
+//!
+//! Contiguous VMOs get a run of frames at consecutive file offsets (physical addresses), found
+//! next-fit among the free frames, the returned ones and the never-used tail. Physical VMOs get
+//! *borrowed* tokens for any frames of the file but the zero frame: writes through them go to the
+//! same file pages as the owner's, releasing them frees nothing, and a frame with borrowed tokens
+//! out is never punched (a borrower could fill the hole again, and the allocator would then hand
+//! out a "zero" frame that is not). Frames a borrower may have written while free are zeroed when
+//! they are allocated, like any recycled frame.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustix::fs::{fallocate, ftruncate, memfd_create, FallocateFlags, MemfdFlags};
 use rustix::mm::{madvise, mmap, munmap, Advice, MapFlags, ProtFlags};
-use vm_engine::{FrameSource, OutOfFrames, PAGE_SIZE};
+use vm_engine::{FrameSource, OutOfFrames, PhysicalError, PAGE_SIZE};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 /// Frames of file space reserved at a time.
@@ -28,13 +37,17 @@ const RESERVE_STEP: u32 = 512;
 /// given back to the host.
 const RETURN_THRESHOLD: usize = 16_384;
 
-/// A frame: its index in the file (never 0, the zero frame).
+/// A frame: its index in the file (never 0, the zero frame), and whether this token is only
+/// borrowed (see [`FrameSource::borrow_frames`]). Still eight bytes with a niche.
 #[derive(Debug, PartialEq, Eq)]
-pub struct MemfdFrame(std::num::NonZeroU32);
+pub struct MemfdFrame {
+    index: std::num::NonZeroU32,
+    borrowed: bool,
+}
 
 impl MemfdFrame {
     fn index(&self) -> u32 {
-        self.0.get()
+        self.index.get()
     }
 }
 
@@ -51,6 +64,8 @@ struct Allocator {
     reserved: u32,
     /// Where the next search starts: one past the last frame handed out.
     cursor: u32,
+    /// Borrowed tokens out, per frame that has any.
+    borrowed: BTreeMap<u32, u32>,
 }
 
 /// Frames in a memfd, with a limit on how many may be in use.
@@ -65,9 +80,10 @@ pub struct MemfdFrames {
     limit: AtomicUsize,
 }
 
-// SAFETY: the physmap pointer is only ever used to copy bytes of frames the engine owns (or of
-// the zero frame, never written); the mapping lives as long as the value. Every other field is
-// thread-safe.
+// SAFETY: the physmap pointer is only ever used to copy bytes of frames the engine holds tokens
+// for (owned or borrowed: a borrowed frame may be written through two tokens at once, which is
+// a race on device memory, never on Rust data), or of the zero frame, never written; the
+// mapping lives as long as the value. Every other field is thread-safe.
 unsafe impl Send for MemfdFrames {}
 // SAFETY: as for `Send`: shared access only copies through raw pointers.
 unsafe impl Sync for MemfdFrames {}
@@ -110,6 +126,7 @@ impl MemfdFrames {
                 high: 1,
                 reserved: 1,
                 cursor: 1,
+                borrowed: BTreeMap::new(),
             }),
             in_use: AtomicUsize::new(0),
             limit: AtomicUsize::new(limit),
@@ -216,14 +233,107 @@ impl MemfdFrames {
         }
         a.cursor = index + 1;
         match std::num::NonZeroU32::new(index) {
-            Some(index) => Ok((MemfdFrame(index), used_before)),
+            Some(index) => Ok((
+                MemfdFrame {
+                    index,
+                    borrowed: false,
+                },
+                used_before,
+            )),
             None => unreachable!("frame 0 is never handed out"),
+        }
+    }
+
+    /// A token for frame `index` (never 0: callers exclude the zero frame).
+    fn token(index: u32, borrowed: bool) -> MemfdFrame {
+        match std::num::NonZeroU32::new(index) {
+            Some(index) => MemfdFrame { index, borrowed },
+            None => unreachable!("the zero frame is never handed out or lent"),
+        }
+    }
+
+    /// Makes sure the file has space for frames `range` (so touching them cannot SIGBUS), and
+    /// that none of them is a hole the allocator would hand out as already zero: returned frames
+    /// get their space back and become ordinary free frames, and never-used frames up to the end
+    /// of the range become free frames too. On failure nothing changed.
+    fn back(&self, a: &mut Allocator, range: Range<u32>) -> Result<(), ()> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        // Frames between the reserved end and the range become free frames below: they need
+        // space too.
+        let start = if range.end > a.reserved {
+            range.start.min(a.reserved)
+        } else {
+            range.start
+        };
+        let offset = u64::from(start) * PAGE;
+        let len = u64::from(range.end - start) * PAGE;
+        fallocate(&self.fd, FallocateFlags::empty(), offset, len).map_err(|_| ())?;
+        a.reserved = a.reserved.max(range.end);
+        let revived: Vec<u32> = a.returned.range(range.clone()).copied().collect();
+        for index in revived {
+            a.returned.remove(&index);
+            a.free.insert(index);
+        }
+        if range.end > a.high {
+            a.free.extend(a.high..range.end);
+            a.high = range.end;
+        }
+        Ok(())
+    }
+
+    /// The first run of `count` free frames (free, returned or never used) starting at or after
+    /// `from`, whose first frame's index is a multiple of `align` (a power of two, in frames).
+    fn find_run(&self, a: &Allocator, from: u32, count: u32, align: u32) -> Option<u32> {
+        let from = from.max(1);
+        let fits = |start: u32, end: u32| {
+            // The first aligned index at or after `start` (no overflow: below 2^32 - align).
+            let first = start.checked_next_multiple_of(align)?;
+            (first.checked_add(count)? <= end).then_some(first)
+        };
+        // Free frames below `high` in order, merged into maximal runs.
+        let mut known = a.free.range(from..).peekable();
+        let mut gone = a.returned.range(from..).peekable();
+        let mut next = || match (known.peek(), gone.peek()) {
+            (Some(&&k), Some(&&g)) if k < g => known.next().copied(),
+            (Some(_), Some(_)) => gone.next().copied(),
+            (Some(_), None) => known.next().copied(),
+            (None, _) => gone.next().copied(),
+        };
+        let mut run: Option<(u32, u32)> = None;
+        while let Some(index) = next() {
+            run = match run {
+                Some((start, end)) if end == index => Some((start, index + 1)),
+                Some((start, end)) => {
+                    if let Some(found) = fits(start, end) {
+                        return Some(found);
+                    }
+                    Some((index, index + 1))
+                }
+                None => Some((index, index + 1)),
+            };
+        }
+        // The never-used tail joins a run that ends where it begins.
+        let tail_start = a.high.max(from);
+        match run {
+            Some((start, end)) if end == tail_start => fits(start, self.capacity),
+            Some((start, end)) => fits(start, end).or_else(|| fits(tail_start, self.capacity)),
+            None => fits(tail_start, self.capacity),
         }
     }
 
     /// Punches every free frame out of the file, a run at a time, and files them as returned.
     fn give_back(&self, a: &mut Allocator) {
-        let free = std::mem::take(&mut a.free);
+        let mut free = std::mem::take(&mut a.free);
+        // Frames lent to physical VMOs stay: a borrower's write would fill the hole again.
+        let lent: Vec<u32> = a
+            .borrowed
+            .keys()
+            .copied()
+            .filter(|index| free.remove(index))
+            .collect();
+        a.free.extend(lent);
         let mut frames = free.iter().copied().peekable();
         while let Some(first) = frames.next() {
             let mut last = first;
@@ -308,6 +418,17 @@ impl FrameSource for MemfdFrames {
     }
 
     fn release(&self, frame: MemfdFrame) {
+        if frame.borrowed {
+            // Only the token comes back; the frame stays with its owner (or free).
+            let mut a = self.allocator.lock();
+            if let Some(tokens) = a.borrowed.get_mut(&frame.index()) {
+                *tokens -= 1;
+                if *tokens == 0 {
+                    a.borrowed.remove(&frame.index());
+                }
+            }
+            return;
+        }
         let in_use = self.in_use.fetch_sub(1, Ordering::AcqRel) - 1;
         let mut a = self.allocator.lock();
         a.free.insert(frame.index());
@@ -355,6 +476,102 @@ impl FrameSource for MemfdFrames {
         let limit = self.limit.load(Ordering::Relaxed);
         limit.saturating_sub(self.frames_in_use())
     }
+
+    fn allocate_contiguous(
+        &self,
+        count: usize,
+        align_log2: u32,
+        out: &mut Vec<MemfdFrame>,
+    ) -> Result<(), PhysicalError> {
+        // Alignment in frames; an alignment beyond the file can only be met at index 0, which
+        // is the zero frame, so no run has it.
+        let shift = align_log2.saturating_sub(PAGE_SIZE.trailing_zeros());
+        let Some(align) = 1u32.checked_shl(shift) else {
+            return Err(PhysicalError::OutOfFrames);
+        };
+        let Ok(count32) = u32::try_from(count) else {
+            return Err(PhysicalError::OutOfFrames);
+        };
+        if count == 0 {
+            return Err(PhysicalError::OutOfFrames);
+        }
+        // Charged as a whole first, as `take` charges one frame.
+        let limit = self.limit.load(Ordering::Relaxed);
+        self.in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(count).filter(|&total| total <= limit)
+            })
+            .map_err(|_| PhysicalError::OutOfFrames)?;
+        let uncharge = || {
+            self.in_use.fetch_sub(count, Ordering::AcqRel);
+        };
+        let mut a = self.allocator.lock();
+        let cursor = a.cursor;
+        let Some(start) = self
+            .find_run(&a, cursor, count32, align)
+            .or_else(|| self.find_run(&a, 1, count32, align))
+        else {
+            drop(a);
+            uncharge();
+            return Err(PhysicalError::OutOfFrames);
+        };
+        let run = start..start + count32;
+        if self.back(&mut a, run.clone()).is_err() {
+            drop(a);
+            uncharge();
+            return Err(PhysicalError::OutOfFrames);
+        }
+        // `back` left every frame of the run below `high` and none returned: all are free.
+        for index in run.clone() {
+            a.free.remove(&index);
+        }
+        a.cursor = run.end;
+        drop(a);
+        for index in run {
+            // SAFETY: the frame is ours alone (just taken) and lies inside the physmap; it may
+            // hold a previous owner's or a borrower's bytes.
+            unsafe { self.at(index, 0).write_bytes(0, PAGE_SIZE) };
+            out.push(Self::token(index, false));
+        }
+        Ok(())
+    }
+
+    fn borrowable_range(&self) -> Range<u64> {
+        // Every frame of the file but the zero frame, which every untouched read maps.
+        PAGE..u64::from(self.capacity) * PAGE
+    }
+
+    fn borrow_frames(
+        &self,
+        paddr: u64,
+        count: usize,
+        out: &mut Vec<MemfdFrame>,
+    ) -> Result<(), PhysicalError> {
+        let range = self.borrowable_range();
+        let end = (count as u64)
+            .checked_mul(PAGE)
+            .and_then(|len| paddr.checked_add(len));
+        let inside =
+            paddr % PAGE == 0 && range.contains(&paddr) && end.is_some_and(|end| end <= range.end);
+        if !inside {
+            return Err(PhysicalError::OutOfRange);
+        }
+        // Inside the file, whose frame count fits a u32.
+        let first = (paddr / PAGE) as u32;
+        let frames = first..first + count as u32;
+        let mut a = self.allocator.lock();
+        self.back(&mut a, frames.clone())
+            .map_err(|()| PhysicalError::OutOfFrames)?;
+        for index in frames {
+            *a.borrowed.entry(index).or_insert(0) += 1;
+            out.push(Self::token(index, true));
+        }
+        Ok(())
+    }
+
+    fn is_borrowed(&self, frame: &MemfdFrame) -> bool {
+        frame.borrowed
+    }
 }
 
 #[cfg(test)]
@@ -383,6 +600,83 @@ mod tests {
         frames.read(&again, 10, &mut back);
         assert_eq!(back, [0; 5], "a recycled frame comes back zeroed");
         for frame in [again, b, c] {
+            frames.release(frame);
+        }
+        assert_eq!(frames.frames_in_use(), 0);
+    }
+
+    #[test]
+    fn contiguous_runs_are_consecutive_aligned_zeroed_and_counted() {
+        let frames = MemfdFrames::with_limit(64).unwrap();
+        let mut singles: Vec<MemfdFrame> =
+            (0..5).map(|_| frames.allocate_zeroed().unwrap()).collect();
+        for frame in &mut singles {
+            frames.write(frame, 0, &[0xAB; 16]);
+        }
+        // Free frames 2 and 3, then ask for an aligned run of 4 (16 KiB: index multiple of 4).
+        let freed: Vec<_> = singles.drain(1..3).collect();
+        for frame in freed {
+            frames.release(frame);
+        }
+        let mut run = Vec::with_capacity(4);
+        frames.allocate_contiguous(4, 14, &mut run).unwrap();
+        let first = frames.physical_address(&run[0]);
+        assert_eq!(first % (16 << 10), 0);
+        for (i, frame) in run.iter().enumerate() {
+            assert_eq!(frames.physical_address(frame), first + i as u64 * PAGE);
+            let mut head = [1u8; 16];
+            frames.read(frame, 0, &mut head);
+            assert_eq!(head, [0; 16], "a contiguous frame comes zeroed");
+        }
+        assert_eq!(frames.frames_in_use(), 3 + 4);
+        let mut none = Vec::new();
+        assert_eq!(
+            frames.allocate_contiguous(64, 12, &mut none),
+            Err(PhysicalError::OutOfFrames),
+            "beyond the limit"
+        );
+        assert!(none.is_empty());
+        for frame in run.into_iter().chain(singles) {
+            frames.release(frame);
+        }
+        assert_eq!(frames.frames_in_use(), 0);
+    }
+
+    #[test]
+    fn borrowed_tokens_share_bytes_free_nothing_and_dirty_frames_come_back_zeroed() {
+        let frames = MemfdFrames::with_limit(8).unwrap();
+        let mut owned = frames.allocate_zeroed().unwrap();
+        frames.write(&mut owned, 0, b"owner");
+        let paddr = frames.physical_address(&owned);
+        let mut lent = Vec::with_capacity(3);
+        frames.borrow_frames(paddr, 3, &mut lent).unwrap();
+        assert!(frames.is_borrowed(&lent[0]) && !frames.is_borrowed(&owned));
+        let mut back = [0u8; 5];
+        frames.read(&lent[0], 0, &mut back);
+        assert_eq!(&back, b"owner");
+        // The second lent frame is free: a borrower dirties it, its next owner sees zeros.
+        frames.write(&mut lent[1], 0, b"dirty");
+        assert_eq!(frames.frames_in_use(), 1, "borrowing counts for nobody");
+        let mut fresh: Vec<MemfdFrame> =
+            (0..3).map(|_| frames.allocate_zeroed().unwrap()).collect();
+        for frame in &fresh {
+            frames.read(frame, 0, &mut back);
+            assert_eq!(back, [0; 5]);
+        }
+        for frame in lent {
+            frames.release(frame);
+        }
+        assert_eq!(frames.frames_in_use(), 4);
+        let mut none = Vec::new();
+        for (at, count) in [(0, 1), (PAGE + 1, 1), (9 * PAGE, 1), (8 * PAGE, 2)] {
+            assert_eq!(
+                frames.borrow_frames(at, count, &mut none),
+                Err(PhysicalError::OutOfRange),
+                "{at:#x} x {count}"
+            );
+        }
+        fresh.push(owned);
+        for frame in fresh {
             frames.release(frame);
         }
         assert_eq!(frames.frames_in_use(), 0);

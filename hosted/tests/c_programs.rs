@@ -24,6 +24,8 @@ const NOT_RUN: &[&str] = &["headers"];
 const ENVIRONMENT: &[(&str, &str, &str)] = &[
     ("frame_limit", "ZIRCON_FRAME_LIMIT", "32"),
     ("mapped_limits", "ZIRCON_FRAME_LIMIT", "64"),
+    ("pinning", "ZIRCON_FRAME_LIMIT", "256"),
+    ("physical_contiguous", "ZIRCON_FRAME_LIMIT", "256"),
 ];
 
 fn repo_root() -> PathBuf {
@@ -221,6 +223,10 @@ c_programs!(
     mapped_limits,
     mapped_memory,
     object_info,
+    pager,
+    pager_file,
+    physical_contiguous,
+    pinning,
     process,
     process_memory,
     signals,

@@ -35,6 +35,25 @@ typedef uint32_t zx_rights_t;
      ZX_RIGHT_EXECUTE | ZX_RIGHT_MAP | ZX_RIGHT_GET_PROPERTY |                 \
      ZX_RIGHT_SET_PROPERTY | ZX_RIGHT_SIGNAL | ZX_RIGHT_WAIT | ZX_RIGHT_INSPECT)
 
+/* Rights of a handle returned by zx_port_create (Zircon's: no WAIT; a port is read with
+ * zx_port_wait, which needs READ, and written with zx_port_queue, which needs WRITE). */
+#define ZX_DEFAULT_PORT_RIGHTS                                                 \
+    (ZX_RIGHT_DUPLICATE | ZX_RIGHT_TRANSFER | ZX_RIGHT_READ | ZX_RIGHT_WRITE | \
+     ZX_RIGHT_INSPECT)
+
+/* Rights of a handle returned by zx_pager_create (Zircon's: no DUPLICATE, no WAIT). */
+#define ZX_DEFAULT_PAGER_RIGHTS \
+    (ZX_RIGHT_INSPECT | ZX_RIGHT_GET_PROPERTY | ZX_RIGHT_SET_PROPERTY | ZX_RIGHT_TRANSFER)
+
+/* Rights of the device-memory objects' handles, as in Zircon. */
+#define ZX_DEFAULT_RESOURCE_RIGHTS \
+    (ZX_RIGHT_TRANSFER | ZX_RIGHT_DUPLICATE | ZX_RIGHT_WRITE | ZX_RIGHT_INSPECT)
+#define ZX_DEFAULT_IOMMU_RIGHTS (ZX_RIGHT_TRANSFER | ZX_RIGHT_DUPLICATE | ZX_RIGHT_INSPECT)
+#define ZX_DEFAULT_BTI_RIGHTS                                                    \
+    (ZX_RIGHT_TRANSFER | ZX_RIGHT_DUPLICATE | ZX_RIGHT_INSPECT | ZX_RIGHT_READ | \
+     ZX_RIGHT_WRITE | ZX_RIGHT_GET_PROPERTY | ZX_RIGHT_SET_PROPERTY | ZX_RIGHT_MAP)
+#define ZX_DEFAULT_PMT_RIGHTS (ZX_RIGHT_INSPECT)
+
 #ifdef __cplusplus
 }
 #endif

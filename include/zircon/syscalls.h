@@ -9,6 +9,7 @@
 #include <zircon/rights.h>
 #include <zircon/types.h>
 #include <zircon/syscalls/object.h>
+#include <zircon/syscalls/port.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,6 +70,32 @@ zx_status_t zx_process_read_memory(zx_handle_t handle, zx_vaddr_t vaddr, void* b
                                    size_t buffer_size, size_t* actual);
 zx_status_t zx_process_write_memory(zx_handle_t handle, zx_vaddr_t vaddr, const void* buffer,
                                     size_t buffer_size, size_t* actual);
+
+/* Device memory: IOMMUs, bus transaction initiators, pinned memory, contiguous and physical
+ * VMOs (the resource comes from zx_take_startup_handle, <zircon/process.h>) */
+zx_status_t zx_iommu_create(zx_handle_t resource, uint32_t type, const void* desc,
+                            size_t desc_size, zx_handle_t* out);
+zx_status_t zx_bti_create(zx_handle_t iommu, uint32_t options, uint64_t bti_id,
+                          zx_handle_t* out);
+zx_status_t zx_bti_pin(zx_handle_t handle, uint32_t options, zx_handle_t vmo, uint64_t offset,
+                       uint64_t size, zx_paddr_t* addrs, size_t num_addrs, zx_handle_t* pmt);
+zx_status_t zx_bti_release_quarantine(zx_handle_t handle);
+zx_status_t zx_pmt_unpin(zx_handle_t handle);
+zx_status_t zx_vmo_create_contiguous(zx_handle_t bti, size_t size, uint32_t alignment_log2,
+                                     zx_handle_t* out);
+zx_status_t zx_vmo_create_physical(zx_handle_t resource, zx_paddr_t paddr, size_t size,
+                                   zx_handle_t* out);
+
+/* Pagers and ports (a pager-backed VMO's page requests arrive as port packets) */
+zx_status_t zx_pager_create(uint32_t options, zx_handle_t* out);
+zx_status_t zx_pager_create_vmo(zx_handle_t pager, uint32_t options, zx_handle_t port,
+                                uint64_t key, uint64_t size, zx_handle_t* out);
+zx_status_t zx_pager_detach_vmo(zx_handle_t pager, zx_handle_t vmo);
+zx_status_t zx_pager_supply_pages(zx_handle_t pager, zx_handle_t pager_vmo, uint64_t offset,
+                                  uint64_t length, zx_handle_t aux_vmo, uint64_t aux_offset);
+zx_status_t zx_port_create(uint32_t options, zx_handle_t* out);
+zx_status_t zx_port_wait(zx_handle_t handle, zx_time_t deadline, zx_port_packet_t* packet);
+zx_status_t zx_port_queue(zx_handle_t handle, const zx_port_packet_t* packet);
 
 #ifdef __cplusplus
 }

@@ -76,7 +76,26 @@ typedef uint32_t zx_vm_option_t;
 /* Object types */
 #define ZX_OBJ_TYPE_PROCESS     ((zx_obj_type_t)1u)
 #define ZX_OBJ_TYPE_VMO         ((zx_obj_type_t)3u)
+#define ZX_OBJ_TYPE_PORT        ((zx_obj_type_t)6u)
+#define ZX_OBJ_TYPE_PAGER       ((zx_obj_type_t)28u)
 #define ZX_OBJ_TYPE_VMAR        ((zx_obj_type_t)18u)
+#define ZX_OBJ_TYPE_RESOURCE    ((zx_obj_type_t)15u)
+#define ZX_OBJ_TYPE_IOMMU       ((zx_obj_type_t)23u)
+#define ZX_OBJ_TYPE_BTI         ((zx_obj_type_t)24u)
+#define ZX_OBJ_TYPE_PMT         ((zx_obj_type_t)26u)
+
+/* zx_bti_pin options: device permissions, then the layout of the address list */
+#define ZX_BTI_PERM_READ        ((uint32_t)1u << 0)
+#define ZX_BTI_PERM_WRITE       ((uint32_t)1u << 1)
+#define ZX_BTI_PERM_EXECUTE     ((uint32_t)1u << 2)
+#define ZX_BTI_COMPRESS         ((uint32_t)1u << 3)
+#define ZX_BTI_CONTIGUOUS       ((uint32_t)1u << 4)
+
+/* zx_info_vmo_t.cache_policy (physical VMOs start uncached) */
+#define ZX_CACHE_POLICY_CACHED          ((uint32_t)0u)
+#define ZX_CACHE_POLICY_UNCACHED        ((uint32_t)1u)
+#define ZX_CACHE_POLICY_UNCACHED_DEVICE ((uint32_t)2u)
+#define ZX_CACHE_POLICY_WRITE_COMBINING ((uint32_t)3u)
 
 /* Properties */
 #define ZX_PROP_NAME            3u

@@ -15,14 +15,18 @@
 
 extern crate alloc;
 
+pub mod bti;
 pub mod handle_table;
 pub mod jinue;
 pub mod koid;
 pub mod magenta;
 pub mod name;
 pub mod object;
+pub mod pager;
 pub mod platform;
+pub mod port;
 pub mod process;
+pub mod resource;
 pub mod rights;
 pub mod signals;
 pub mod status;

@@ -94,6 +94,46 @@ impl Rights {
         .union(Rights::SIGNAL)
         .union(Rights::WAIT)
         .union(Rights::INSPECT);
+
+    /// A resource handle (Zircon's `ZX_DEFAULT_RESOURCE_RIGHTS`).
+    pub const DEFAULT_RESOURCE: Rights = Rights::TRANSFER
+        .union(Rights::DUPLICATE)
+        .union(Rights::WRITE)
+        .union(Rights::INSPECT);
+
+    /// An IOMMU handle from `zx_iommu_create` (`ZX_DEFAULT_IOMMU_RIGHTS`).
+    pub const DEFAULT_IOMMU: Rights = Rights::TRANSFER
+        .union(Rights::DUPLICATE)
+        .union(Rights::INSPECT);
+
+    /// A BTI handle from `zx_bti_create` (`ZX_DEFAULT_BTI_RIGHTS`).
+    pub const DEFAULT_BTI: Rights = Rights::TRANSFER
+        .union(Rights::DUPLICATE)
+        .union(Rights::INSPECT)
+        .union(Rights::READ)
+        .union(Rights::WRITE)
+        .union(Rights::GET_PROPERTY)
+        .union(Rights::SET_PROPERTY)
+        .union(Rights::MAP);
+
+    /// A pinned memory token's handle from `zx_bti_pin` (`ZX_DEFAULT_PMT_RIGHTS`): it can be
+    /// inspected, not duplicated.
+    pub const DEFAULT_PMT: Rights = Rights::INSPECT;
+
+    /// A port handle from `zx_port_create` (`ZX_DEFAULT_PORT_RIGHTS`: no WAIT, a port is read
+    /// with `zx_port_wait`, which needs READ).
+    pub const DEFAULT_PORT: Rights = Rights::DUPLICATE
+        .union(Rights::TRANSFER)
+        .union(Rights::READ)
+        .union(Rights::WRITE)
+        .union(Rights::INSPECT);
+
+    /// A pager handle from `zx_pager_create` (`ZX_DEFAULT_PAGER_RIGHTS`: no DUPLICATE, no
+    /// WAIT).
+    pub const DEFAULT_PAGER: Rights = Rights::TRANSFER
+        .union(Rights::INSPECT)
+        .union(Rights::GET_PROPERTY)
+        .union(Rights::SET_PROPERTY);
 }
 
 #[cfg(test)]
@@ -105,5 +145,9 @@ mod tests {
         assert_eq!(Rights::DEFAULT_VMO.bits(), 0xD0FF);
         assert_eq!(Rights::MAGENTA_VMO.bits(), 0xFF);
         assert_eq!(Rights::RESIZE.bits(), 1 << 22);
+        assert_eq!(Rights::DEFAULT_RESOURCE.bits(), 0x800B);
+        assert_eq!(Rights::DEFAULT_IOMMU.bits(), 0x8003);
+        assert_eq!(Rights::DEFAULT_BTI.bits(), 0x80EF);
+        assert_eq!(Rights::DEFAULT_PMT.bits(), 0x8000);
     }
 }

@@ -56,6 +56,10 @@ pub fn from_vm_error(error: VmError) -> Status {
         VmError::BadState => ZX_ERR_BAD_STATE,
         VmError::AccessDenied => ZX_ERR_ACCESS_DENIED,
         VmError::NotFound => ZX_ERR_NOT_FOUND,
+        VmError::Unavailable => ZX_ERR_UNAVAILABLE,
+        // Only reaches here where nobody could wait for the pager: Zircon's status for pages
+        // a pager cannot populate.
+        VmError::ShouldWait => ZX_ERR_BAD_STATE,
     }
 }
 
@@ -78,6 +82,8 @@ mod tests {
             (VmError::BadState, -20),
             (VmError::AccessDenied, -30),
             (VmError::NotFound, -25),
+            (VmError::Unavailable, -28),
+            (VmError::ShouldWait, -20),
         ];
         for (error, code) in all {
             assert_eq!(from_vm_error(error), code, "{error:?}");

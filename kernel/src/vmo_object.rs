@@ -14,6 +14,7 @@ use vm_engine::{ChildKind, Vmo};
 
 use crate::koid::Koid;
 use crate::name::Name;
+use crate::pager::PagerBinding;
 use crate::platform::KernelPlatform;
 use crate::signals::{SignalSet, Signals, VMO_ZERO_CHILDREN};
 
@@ -40,6 +41,9 @@ pub struct VmoObject<P: KernelPlatform> {
     origin: VmoOrigin,
     immutable: bool,
     name: lock_api::Mutex<P::RawMutex, Name>,
+    /// For the VMOs of a pager-backed family (the VMO itself, its clones and slices): its
+    /// pager's binding, which the last of them to go tells the pager about.
+    pager: Option<Arc<PagerBinding<P>>>,
 }
 
 /// The part of a VMO's signal state its children link to.
@@ -86,6 +90,15 @@ impl<P: KernelPlatform> VmoObject<P> {
         let parent_node = Some(parent.close_notice.node.clone());
         let mut object = Self::build(vmo, koid, parent_node, origin, immutable, parent.name());
         object.parent_koid = parent.koid;
+        // A child of a pager-backed VMO reads through it: it waits for the same pager.
+        object.pager = parent.pager.clone();
+        object
+    }
+
+    /// A VMO created by `zx_pager_create_vmo`, whose pages `binding`'s pager supplies.
+    pub fn new_pager_backed(vmo: Vmo<P>, koid: Koid, binding: Arc<PagerBinding<P>>) -> Self {
+        let mut object = Self::build(vmo, koid, None, VmoOrigin::Created, false, Name::EMPTY);
+        object.pager = Some(binding);
         object
     }
 
@@ -111,6 +124,7 @@ impl<P: KernelPlatform> VmoObject<P> {
             origin,
             immutable,
             name: lock_api::Mutex::new(name),
+            pager: None,
         }
     }
 
@@ -166,6 +180,11 @@ impl<P: KernelPlatform> VmoObject<P> {
         } else {
             VMO_ZERO_CHILDREN
         }
+    }
+
+    /// The pager binding of a VMO of a pager-backed family.
+    pub fn pager(&self) -> Option<&Arc<PagerBinding<P>>> {
+        self.pager.as_ref()
     }
 
     /// Wakes this VMO's waiters (a child was created: the signal went inactive).

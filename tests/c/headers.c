@@ -1,6 +1,6 @@
 /* Compile-time checks of the C headers under include/ against spec/zircon.md and spec/jinue.md.
  * Run by .ci/run:  cc -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -I include tests/c/headers.c
- * HEADERS_ORDER (0..8) selects which header comes first, so that every header is shown to be
+ * HEADERS_ORDER (0..12) selects which header comes first, so that every header is shown to be
  * self-contained and every inclusion order to be free of duplicate definitions. */
 #ifndef HEADERS_ORDER
 #define HEADERS_ORDER 0
@@ -43,6 +43,20 @@ _Static_assert(JINUE_SYS_MCLONE == 15, "jinue.h alone");
 #include <magenta/syscalls.h>
 #include <zircon/syscalls/object.h>
 #include <zircon/rights.h>
+#elif HEADERS_ORDER == 9
+#include <zircon/process.h>
+_Static_assert(ZX_HANDLE_INVALID == 0, "process.h alone brings types.h");
+#elif HEADERS_ORDER == 10
+#include <zircon/processargs.h>
+_Static_assert(PA_HND(PA_RESOURCE, 0) == 0x3Fu, "processargs.h alone");
+#elif HEADERS_ORDER == 11
+#include <zircon/syscalls/iommu.h>
+_Static_assert(sizeof(zx_iommu_desc_dummy_t) == 1, "iommu.h alone");
+#elif HEADERS_ORDER == 12
+#include <zircon/syscalls/resource.h>
+_Static_assert(ZX_RSRC_KIND_ROOT == 4u, "resource.h alone");
+#include <zircon/process.h>
+#include <zircon/syscalls.h>
 #else
 #error "unknown HEADERS_ORDER"
 #endif
@@ -52,9 +66,14 @@ _Static_assert(JINUE_SYS_MCLONE == 15, "jinue.h alone");
 #include <zircon/errors.h>
 #include <zircon/rights.h>
 #include <zircon/syscalls/object.h>
+#include <zircon/syscalls/port.h>
 #include <zircon/syscalls.h>
 #include <magenta/syscalls.h>
 #include <jinue/jinue.h>
+#include <zircon/process.h>
+#include <zircon/processargs.h>
+#include <zircon/syscalls/iommu.h>
+#include <zircon/syscalls/resource.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -284,6 +303,35 @@ SA(sizeof(((zx_info_vmo_t*)0)->num_children) == 8);
 SA(sizeof(((zx_info_vmo_t*)0)->flags) == 4);
 SA(sizeof(((zx_info_vmo_t*)0)->handle_rights) == 4);
 
+/* ---- Pagers and ports (<zircon/syscalls/port.h>) ---- */
+SA(ZX_OBJ_TYPE_PORT == 6);
+SA(ZX_OBJ_TYPE_PAGER == 28);
+SA(ZX_DEFAULT_PORT_RIGHTS == 0x800Fu);
+SA(ZX_DEFAULT_PAGER_RIGHTS == 0x80C2u);
+SA(ZX_PORT_BIND_TO_INTERRUPT == 1u);
+SA(ZX_PKT_TYPE_USER == 0);
+SA(ZX_PKT_TYPE_SIGNAL_ONE == 1);
+SA(ZX_PKT_TYPE_INTERRUPT == 7);
+SA(ZX_PKT_TYPE_PAGE_REQUEST == 9);
+SA(ZX_PAGER_VMO_READ == 0);
+SA(ZX_PAGER_VMO_COMPLETE == 1);
+SA(sizeof(zx_packet_user_t) == 32);
+SA(sizeof(zx_packet_signal_t) == 32);
+SA(sizeof(zx_packet_interrupt_t) == 32);
+SA(sizeof(zx_packet_page_request_t) == 32);
+SA(offsetof(zx_packet_page_request_t, command) == 0);
+SA(offsetof(zx_packet_page_request_t, flags) == 2);
+SA(offsetof(zx_packet_page_request_t, reserved0) == 4);
+SA(offsetof(zx_packet_page_request_t, offset) == 8);
+SA(offsetof(zx_packet_page_request_t, length) == 16);
+SA(offsetof(zx_packet_page_request_t, reserved1) == 24);
+SA(offsetof(zx_port_packet_t, key) == 0);
+SA(offsetof(zx_port_packet_t, type) == 8);
+SA(offsetof(zx_port_packet_t, status) == 12);
+SA(offsetof(zx_port_packet_t, user) == 16);
+SA(offsetof(zx_port_packet_t, page_request) == 16);
+SA(sizeof(zx_port_packet_t) == 48);
+
 /* ---- Jinue ---- */
 SA(JINUE_SYS_MMAP == 13);
 SA(JINUE_SYS_CREATE_PROCESS == 14);
@@ -350,6 +398,35 @@ SA(offsetof(jinue_mint_args_t, cookie) == 16);
 SA(sizeof(jinue_mint_args_t) == 24);
 #endif
 
+/* ---- Device memory: BTIs, IOMMUs, pinned memory, resources, startup handles ---- */
+SA(ZX_OBJ_TYPE_RESOURCE == 15);
+SA(ZX_OBJ_TYPE_IOMMU == 23);
+SA(ZX_OBJ_TYPE_BTI == 24);
+SA(ZX_OBJ_TYPE_PMT == 26);
+SA(ZX_BTI_PERM_READ == 0x1u);
+SA(ZX_BTI_PERM_WRITE == 0x2u);
+SA(ZX_BTI_PERM_EXECUTE == 0x4u);
+SA(ZX_BTI_COMPRESS == 0x8u);
+SA(ZX_BTI_CONTIGUOUS == 0x10u);
+SA(ZX_CACHE_POLICY_CACHED == 0);
+SA(ZX_CACHE_POLICY_UNCACHED == 1);
+SA(ZX_IOMMU_MAX_DESC_LEN == 4096);
+SA(ZX_IOMMU_TYPE_DUMMY == 0);
+SA(ZX_IOMMU_TYPE_INTEL == 1);
+SA(sizeof(zx_iommu_desc_dummy_t) == 1);
+SA(ZX_RSRC_KIND_MMIO == 0);
+SA(ZX_RSRC_KIND_ROOT == 4);
+SA(SAME_TYPE(zx_rsrc_kind_t, uint32_t));
+SA(PA_RESOURCE == 0x3Fu);
+SA(PA_HND(PA_RESOURCE, 0) == 0x3Fu);
+SA(PA_HND(PA_USER0, 7) == 0x700F0u);
+SA(PA_HND_TYPE(PA_HND(PA_RESOURCE, 3)) == PA_RESOURCE);
+SA(PA_HND_ARG(PA_HND(PA_RESOURCE, 3)) == 3);
+SA(ZX_DEFAULT_RESOURCE_RIGHTS == 0x800Bu);
+SA(ZX_DEFAULT_IOMMU_RIGHTS == 0x8003u);
+SA(ZX_DEFAULT_BTI_RIGHTS == 0x80EFu);
+SA(ZX_DEFAULT_PMT_RIGHTS == 0x8000u);
+
 /* ---- Function signatures: each declaration must have exactly these types. ---- */
 static zx_status_t (*const p_vmo_create)(uint64_t, uint32_t, zx_handle_t*) = zx_vmo_create;
 static zx_status_t (*const p_vmo_read)(zx_handle_t, void*, uint64_t, size_t) = zx_vmo_read;
@@ -394,6 +471,15 @@ static zx_status_t (*const p_process_read_memory)(zx_handle_t, zx_vaddr_t, void*
                                                   size_t*) = zx_process_read_memory;
 static zx_status_t (*const p_process_write_memory)(zx_handle_t, zx_vaddr_t, const void*, size_t,
                                                    size_t*) = zx_process_write_memory;
+static zx_status_t (*const p_pager_create)(uint32_t, zx_handle_t*) = zx_pager_create;
+static zx_status_t (*const p_pager_create_vmo)(zx_handle_t, uint32_t, zx_handle_t, uint64_t,
+                                               uint64_t, zx_handle_t*) = zx_pager_create_vmo;
+static zx_status_t (*const p_pager_detach_vmo)(zx_handle_t, zx_handle_t) = zx_pager_detach_vmo;
+static zx_status_t (*const p_pager_supply_pages)(zx_handle_t, zx_handle_t, uint64_t, uint64_t,
+                                                 zx_handle_t, uint64_t) = zx_pager_supply_pages;
+static zx_status_t (*const p_port_create)(uint32_t, zx_handle_t*) = zx_port_create;
+static zx_status_t (*const p_port_wait)(zx_handle_t, zx_time_t, zx_port_packet_t*) = zx_port_wait;
+static zx_status_t (*const p_port_queue)(zx_handle_t, const zx_port_packet_t*) = zx_port_queue;
 
 static mx_status_t (*const p_mx_vmo_create)(uint64_t, uint32_t, mx_handle_t*) = mx_vmo_create;
 static mx_status_t (*const p_mx_vmo_read)(mx_handle_t, void*, uint64_t, size_t, size_t*) =
@@ -417,6 +503,20 @@ static int (*const p_jinue_dup)(int, int, int, int*) = jinue_dup;
 static int (*const p_jinue_close)(int, int*) = jinue_close;
 static int (*const p_jinue_destroy)(int, int*) = jinue_destroy;
 static int (*const p_jinue_mint)(int, int, int, int, uintptr_t, int*) = jinue_mint;
+
+static zx_status_t (*const p_iommu_create)(zx_handle_t, uint32_t, const void*, size_t,
+                                           zx_handle_t*) = zx_iommu_create;
+static zx_status_t (*const p_bti_create)(zx_handle_t, uint32_t, uint64_t, zx_handle_t*) =
+    zx_bti_create;
+static zx_status_t (*const p_bti_pin)(zx_handle_t, uint32_t, zx_handle_t, uint64_t, uint64_t,
+                                      zx_paddr_t*, size_t, zx_handle_t*) = zx_bti_pin;
+static zx_status_t (*const p_bti_release_quarantine)(zx_handle_t) = zx_bti_release_quarantine;
+static zx_status_t (*const p_pmt_unpin)(zx_handle_t) = zx_pmt_unpin;
+static zx_status_t (*const p_vmo_create_contiguous)(zx_handle_t, size_t, uint32_t,
+                                                    zx_handle_t*) = zx_vmo_create_contiguous;
+static zx_status_t (*const p_vmo_create_physical)(zx_handle_t, zx_paddr_t, size_t,
+                                                  zx_handle_t*) = zx_vmo_create_physical;
+static zx_handle_t (*const p_take_startup_handle)(uint32_t) = zx_take_startup_handle;
 
 int main(void) {
     /* Reference every pointer so -Wunused does not fire; nothing is called. */
@@ -444,5 +544,18 @@ int main(void) {
         (const void*)&p_jinue_mint,
     };
     (void)sink;
+    const void* volatile pager_sink[] = {
+        (const void*)&p_pager_create, (const void*)&p_pager_create_vmo,
+        (const void*)&p_pager_detach_vmo, (const void*)&p_pager_supply_pages,
+        (const void*)&p_port_create, (const void*)&p_port_wait, (const void*)&p_port_queue,
+    };
+    (void)pager_sink;
+    const void* volatile device_sink[] = {
+        (const void*)&p_iommu_create, (const void*)&p_bti_create, (const void*)&p_bti_pin,
+        (const void*)&p_bti_release_quarantine, (const void*)&p_pmt_unpin,
+        (const void*)&p_vmo_create_contiguous, (const void*)&p_vmo_create_physical,
+        (const void*)&p_take_startup_handle,
+    };
+    (void)device_sink;
     return 0;
 }

@@ -188,6 +188,15 @@ pub enum AccessError {
     BeyondEnd,
     /// A frame or a translation could not be had.
     NoMemory,
+    /// The page comes from a user pager that has not supplied it yet (the engine's
+    /// `VmError::ShouldWait`); nothing changed. `vmo_offset` is the page's offset in the VMO
+    /// mapped there: the caller waits for that VMO's missing range
+    /// ([`Vmo::missing_range`](crate::Vmo::missing_range)), found through the mapping
+    /// ([`AddressSpace::mapped_pieces`]), and retries.
+    ShouldWait {
+        /// Offset in the mapped VMO of the page (page aligned).
+        vmo_offset: u64,
+    },
 }
 
 /// The kind of access that faulted.
@@ -278,10 +287,11 @@ impl<P: Platform> AddressSpace<P> {
             return Err(AccessError::Denied);
         }
         let page = vaddr & !(PAGE - 1);
+        let vmo_page = mapping.vmo_page(page);
         mapping
             .vmo
             .fault_in(
-                mapping.vmo_page(page),
+                vmo_page,
                 access == Access::Write,
                 mapping.perms,
                 page,
@@ -289,6 +299,9 @@ impl<P: Platform> AddressSpace<P> {
             )
             .map_err(|error| match error {
                 VmError::OutOfRange => AccessError::BeyondEnd,
+                VmError::ShouldWait => AccessError::ShouldWait {
+                    vmo_offset: vmo_page * PAGE,
+                },
                 _ => AccessError::NoMemory,
             })
     }
@@ -350,6 +363,10 @@ impl<P: Platform> AddressSpace<P> {
                     match faulted {
                         Ok(()) => {}
                         Err(VmError::OutOfRange) => return (done, Some(AccessError::BeyondEnd)),
+                        Err(VmError::ShouldWait) => {
+                            let vmo_offset = mapping.vmo_page(page) * PAGE;
+                            return (done, Some(AccessError::ShouldWait { vmo_offset }));
+                        }
                         Err(_) => return (done, Some(AccessError::NoMemory)),
                     }
                 }
@@ -362,6 +379,11 @@ impl<P: Platform> AddressSpace<P> {
                 Ok(()) => done += chunk,
                 // The VMO shrank after the fault.
                 Err(VmError::OutOfRange) => return (done, Some(AccessError::BeyondEnd)),
+                // The page went again after the fault (a shrink and a regrowth in between).
+                Err(VmError::ShouldWait) => {
+                    let vmo_offset = offset & !(PAGE - 1);
+                    return (done, Some(AccessError::ShouldWait { vmo_offset }));
+                }
                 Err(_) => return (done, Some(AccessError::NoMemory)),
             }
         }

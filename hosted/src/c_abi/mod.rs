@@ -9,12 +9,16 @@
 //! (`ZX_ERR_INVALID_ARGS`). Any other pointer is trusted to be valid for its length, as the
 //! C contract of these functions requires.
 
+pub mod bti;
 pub mod jinue;
 pub mod magenta;
+pub mod pager;
 pub mod zircon;
 
+pub use self::bti::*;
 pub use self::jinue::*;
 pub use self::magenta::*;
+pub use self::pager::*;
 pub use self::zircon::*;
 
 use std::ffi::c_void;
@@ -93,7 +97,10 @@ fn mapped_for(address: usize, len: usize, write: bool) -> bool {
             } else {
                 vm_engine::Access::Read
             };
-            if !mapping.perms.contains(needed) || space.fault(at as u64, access).is_err() {
+            // A page its pager has not supplied yet is waited for, as the copy would wait.
+            if !mapping.perms.contains(needed)
+                || crate::fault_handler::resolve(space, at as u64, access).is_err()
+            {
                 return false;
             }
         }

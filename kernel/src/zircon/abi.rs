@@ -71,6 +71,13 @@ pub const ZX_INFO_VMO_IS_COW_CLONE: u32 = 1 << 2;
 pub const ZX_INFO_VMO_VIA_HANDLE: u32 = 1 << 3;
 /// See [`ZX_INFO_VMO_TYPE_PAGED`].
 pub const ZX_INFO_VMO_IMMUTABLE: u32 = 1 << 8;
+/// See [`ZX_INFO_VMO_TYPE_PAGED`]: physically contiguous (contiguous and physical VMOs).
+pub const ZX_INFO_VMO_CONTIGUOUS: u32 = 1 << 6;
+/// `zx_info_vmo_t.cache_policy` of physical VMOs (Zircon maps them uncached by default).
+pub const ZX_CACHE_POLICY_UNCACHED: u32 = 1;
+/// See [`ZX_INFO_VMO_TYPE_PAGED`]: the VMO's pages come from a user pager (also set on its
+/// clones and slices, which read them through it).
+pub const ZX_INFO_VMO_PAGER_BACKED: u32 = 1 << 5;
 
 /// `zx_vmar_map` / `protect`: mapping permissions.
 pub const ZX_VM_PERM_READ: u32 = 1 << 0;

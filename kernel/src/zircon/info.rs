@@ -85,7 +85,15 @@ pub(crate) fn handle_basic<P: KernelPlatform>(object: &Object<P>, rights: Rights
 /// `zx_info_vmo_t` cut to `len` bytes (the topic's version).
 pub(crate) fn vmo<P: KernelPlatform>(vmo: &VmoObject<P>, rights: Rights, len: usize) -> InfoRecord {
     let info = vmo.vmo().info();
-    let mut flags = ZX_INFO_VMO_TYPE_PAGED | ZX_INFO_VMO_VIA_HANDLE;
+    let physical = vmo.vmo().backing() == vm_engine::Backing::Physical;
+    // ZX_INFO_VMO_TYPE_PHYSICAL is 0: a physical VMO simply lacks TYPE_PAGED.
+    let mut flags = ZX_INFO_VMO_VIA_HANDLE;
+    if !physical {
+        flags |= ZX_INFO_VMO_TYPE_PAGED;
+    }
+    if super::bti_calls::is_contiguous(vmo) {
+        flags |= ZX_INFO_VMO_CONTIGUOUS;
+    }
     if info.resizable {
         flags |= ZX_INFO_VMO_RESIZABLE;
     }
@@ -99,6 +107,11 @@ pub(crate) fn vmo<P: KernelPlatform>(vmo: &VmoObject<P>, rights: Rights, len: us
     if vmo.is_immutable() {
         flags |= ZX_INFO_VMO_IMMUTABLE;
     }
+    // Zircon asks the family's root page source: clones and slices of a pager-backed VMO
+    // report the flag too.
+    if vmo.vmo().backing() == vm_engine::Backing::Pager {
+        flags |= ZX_INFO_VMO_PAGER_BACKED;
+    }
     let mut record = InfoRecord::new(len);
     record.put_u64(0, vmo.koid());
     record.bytes[8..40].copy_from_slice(vmo.name().as_bytes());
@@ -111,7 +124,13 @@ pub(crate) fn vmo<P: KernelPlatform>(vmo: &VmoObject<P>, rights: Rights, len: us
     record.put_u32(80, flags);
     record.put_u64(88, info.committed_bytes);
     record.put_u32(96, rights.bits());
-    record.put_u32(100, 0); // cache_policy: ZX_CACHE_POLICY_CACHED
+    // cache_policy: ZX_CACHE_POLICY_CACHED, but physical VMOs start uncached as in Zircon.
+    let cache_policy = if physical {
+        ZX_CACHE_POLICY_UNCACHED
+    } else {
+        0
+    };
+    record.put_u32(100, cache_policy);
     record.put_u64(104, vmo.vmo().page_list_metadata_bytes() as u64);
     record.put_u64(112, 0); // committed_change_events
     record.put_u64(120, info.populated_bytes);

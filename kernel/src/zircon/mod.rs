@@ -8,9 +8,12 @@
 //! the call created (what Zircon's copy-out does).
 
 mod abi;
+mod bti_calls;
 mod handle_calls;
 mod info;
 mod object_calls;
+mod pager_calls;
+mod port_calls;
 mod process_calls;
 mod vmar_calls;
 mod vmo_calls;
@@ -18,6 +21,11 @@ mod vmo_calls;
 use alloc::sync::Arc;
 
 pub use abi::*;
+pub use bti_calls::{
+    IOMMU_DESC_DUMMY_SIZE, ZX_BTI_COMPRESS, ZX_BTI_CONTIGUOUS, ZX_BTI_PERM_EXECUTE,
+    ZX_BTI_PERM_READ, ZX_BTI_PERM_WRITE, ZX_IOMMU_MAX_DESC_LEN, ZX_IOMMU_TYPE_DUMMY,
+    ZX_IOMMU_TYPE_INTEL,
+};
 pub use info::InfoRecord;
 pub use object_calls::WaitResult;
 

@@ -66,7 +66,11 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         let space = self.process_for_memory(process, Rights::READ | Rights::WRITE)?;
         let len = self.memory_call_len(space.address_space(), vaddr, buffer.len(), Access::Read)?;
         let bytes = buffer.bytes().ok_or(ZX_ERR_INVALID_ARGS)?;
-        finish(space.address_space().read(vaddr, &mut bytes[..len]))
+        let space = space.address_space();
+        // Pages a pager has not supplied yet are waited for, as the process's thread would.
+        finish(crate::pager::copy_waiting(space, vaddr, |at, done| {
+            space.read(at, &mut bytes[done..len])
+        }))
     }
 
     /// `zx_process_write_memory`: as [`Syscalls::process_read_memory`], with the WRITE right on
@@ -82,7 +86,10 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         let len =
             self.memory_call_len(space.address_space(), vaddr, buffer.len(), Access::Write)?;
         let bytes = buffer.bytes().ok_or(ZX_ERR_INVALID_ARGS)?;
-        finish(space.address_space().write(vaddr, &bytes[..len]))
+        let space = space.address_space();
+        finish(crate::pager::copy_waiting(space, vaddr, |at, done| {
+            space.write(at, &bytes[done..len])
+        }))
     }
 
     fn process_for_memory(
@@ -129,6 +136,8 @@ fn access_status(error: AccessError) -> Status {
         AccessError::Unmapped | AccessError::NoMemory => ZX_ERR_NO_MEMORY,
         AccessError::Denied => ZX_ERR_ACCESS_DENIED,
         AccessError::BeyondEnd => ZX_ERR_OUT_OF_RANGE,
+        // Left only when the page's pager will not supply it (detached, or closed).
+        AccessError::ShouldWait { .. } => ZX_ERR_BAD_STATE,
     }
 }
 

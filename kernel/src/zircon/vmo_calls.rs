@@ -70,7 +70,8 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         self.add_handle(Object::Vmo(vmo), rights)
     }
 
-    /// `zx_vmo_read`: needs READ; the range must lie within the VMO.
+    /// `zx_vmo_read`: needs READ; a physical VMO cannot be read (`NOT_SUPPORTED`, as in
+    /// Zircon); the range must lie within the VMO.
     pub fn vmo_read(
         &self,
         handle: HandleValue,
@@ -78,16 +79,19 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         offset: u64,
     ) -> Result<(), Status> {
         let (vmo, _) = self.vmo(handle, Rights::READ)?;
+        super::bti_calls::refuse_physical(&vmo)?;
         let len = buffer.len() as u64;
         // The engine checks the range itself (OUT_OF_RANGE first, as here).
         let Some(out) = buffer.bytes() else {
             within(offset, len, vmo.vmo().size())?;
             return Err(ZX_ERR_INVALID_ARGS);
         };
-        vmo.vmo().read(offset, out).map_err(from_vm_error)
+        // A pager-backed VMO's missing pages are requested and waited for.
+        crate::pager::paged(&vmo, offset, len, |engine| engine.read(offset, &mut *out))
     }
 
-    /// `zx_vmo_write`: needs WRITE; the range must lie within the VMO.
+    /// `zx_vmo_write`: needs WRITE; a physical VMO cannot be written (`NOT_SUPPORTED`, as in
+    /// Zircon); the range must lie within the VMO.
     pub fn vmo_write(
         &self,
         handle: HandleValue,
@@ -95,12 +99,13 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         offset: u64,
     ) -> Result<(), Status> {
         let (vmo, _) = self.vmo(handle, Rights::WRITE)?;
+        super::bti_calls::refuse_physical(&vmo)?;
         let len = buffer.len() as u64;
         let Some(bytes) = buffer.bytes() else {
             within(offset, len, vmo.vmo().size())?;
             return Err(ZX_ERR_INVALID_ARGS);
         };
-        vmo.vmo().write(offset, bytes).map_err(from_vm_error)
+        crate::pager::paged(&vmo, offset, len, |engine| engine.write(offset, bytes))
     }
 
     /// `zx_vmo_get_size`: needs no right.
@@ -117,13 +122,20 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         if vmo.vmo().is_resizable() {
             require(rights, Rights::RESIZE)?;
         }
-        vmo.vmo().set_size(size).map_err(from_vm_error)
+        vmo.vmo().set_size(size).map_err(from_vm_error)?;
+        // Threads waiting for pages past a new end must fail rather than wait.
+        if let Some(pager) = vmo.pager() {
+            pager.resized(vmo.koid(), vmo.vmo().size());
+        }
+        Ok(())
     }
 
     /// `zx_vmo_op_range`. After the handle: an unknown op is `ZX_ERR_INVALID_ARGS`; each op
     /// checks its right (COMMIT, DECOMMIT, ZERO: WRITE; LOOKUP, CACHE_*: READ) and then its
     /// range. LOCK, TRY_LOCK, UNLOCK, DONT_NEED and ALWAYS_NEED are `ZX_ERR_NOT_SUPPORTED`
-    /// (no VMO is discardable).
+    /// (no VMO is discardable), and so are COMMIT, DECOMMIT and ZERO on a physical VMO (after
+    /// the right, as in Zircon). DECOMMIT of a contiguous VMO is `NOT_SUPPORTED` and of pinned
+    /// pages `BAD_STATE`; ZERO over pinned or contiguous pages zeroes them in place.
     pub fn vmo_op_range(
         &self,
         handle: HandleValue,
@@ -137,19 +149,22 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
         match op {
             ZX_VMO_OP_COMMIT => {
                 require(rights, Rights::WRITE)?;
-                engine.commit(offset, size).map_err(from_vm_error)
+                super::bti_calls::refuse_physical(&vmo)?;
+                crate::pager::paged(&vmo, offset, size, |engine| engine.commit(offset, size))
             }
             ZX_VMO_OP_DECOMMIT => {
                 require(rights, Rights::WRITE)?;
+                super::bti_calls::refuse_physical(&vmo)?;
                 engine.decommit(offset, size).map_err(from_vm_error)
             }
             ZX_VMO_OP_ZERO => {
                 require(rights, Rights::WRITE)?;
-                engine.zero(offset, size).map_err(from_vm_error)
+                super::bti_calls::refuse_physical(&vmo)?;
+                crate::pager::paged(&vmo, offset, size, |engine| engine.zero(offset, size))
             }
             ZX_VMO_OP_LOOKUP => {
                 require(rights, Rights::READ)?;
-                lookup(engine, offset, size, buffer)
+                lookup(&vmo, offset, size, buffer)
             }
             ZX_VMO_OP_CACHE_SYNC
             | ZX_VMO_OP_CACHE_INVALIDATE
@@ -300,7 +315,7 @@ impl<P: KernelPlatform> Syscalls<'_, P> {
 /// `INVALID_ARGS`; then the range (`OUT_OF_RANGE`), the buffer's room (`BUFFER_TOO_SMALL`),
 /// every page committed (`NO_MEMORY`), and finally the buffer's memory (`INVALID_ARGS`).
 fn lookup<P: KernelPlatform>(
-    vmo: &Vmo<P>,
+    vmo: &VmoObject<P>,
     offset: u64,
     size: u64,
     buffer: UserBuffer<'_>,
@@ -308,7 +323,7 @@ fn lookup<P: KernelPlatform>(
     if size == 0 {
         return Err(ZX_ERR_INVALID_ARGS);
     }
-    within(offset, size, vmo.size())?;
+    within(offset, size, vmo.vmo().size())?;
     // Within a VMO of at most 2^48 bytes, so neither end overflows.
     let pages = (offset + size).div_ceil(PAGE) - offset / PAGE;
     if (buffer.len() / 8) < pages as usize {
@@ -320,8 +335,9 @@ fn lookup<P: KernelPlatform>(
         .try_reserve_exact(pages as usize)
         .map_err(|_| ZX_ERR_NO_MEMORY)?;
     addresses.resize(pages as usize, 0);
-    vmo.lookup(offset, size, &mut addresses)
-        .map_err(from_vm_error)?;
+    crate::pager::paged(vmo, offset, size, |engine| {
+        engine.lookup(offset, size, &mut addresses)
+    })?;
     let out = buffer.bytes().ok_or(ZX_ERR_INVALID_ARGS)?;
     for (slot, address) in out.chunks_exact_mut(8).zip(&addresses) {
         slot.copy_from_slice(&address.to_le_bytes());
