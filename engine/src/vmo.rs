@@ -1098,6 +1098,17 @@ fn apply<'a, S: FrameSource>(
         Plan::Zero { marker, .. } => *marker,
         Plan::Take { .. } | Plan::Fresh { .. } | Plan::Swap { .. } => true,
     };
+    // Shared slots whose frame a swap replaced: whoever translated them must look again. A
+    // fault swaps at most one page, but pinning commits many as faults do.
+    let mut swapped: SmallVec<[(NodeId, u64); 1]> = SmallVec::new();
+    let swaps = plans
+        .iter()
+        .filter(|(_, _, plan)| matches!(plan, Plan::Swap { .. }))
+        .count();
+    if swapped.try_reserve(swaps).is_err() {
+        release_all(plans);
+        return Err(VmError::NoMemory);
+    }
     let left_behind = match reserve_records(state, id, &plans) {
         Ok(left_behind) => left_behind,
         Err(error) => {
@@ -1126,8 +1137,7 @@ fn apply<'a, S: FrameSource>(
                 None => page..page + 1,
             })
         });
-    // Shared slots whose frame a swap replaced: whoever translated them must look again.
-    let mut swapped: SmallVec<[(NodeId, u64); 1]> = SmallVec::new();
+
     // Slots are filled before any is only emptied: emptying the last entry of a chunk drops it,
     // and with it a reservation another page of this operation still needs.
     // Reordered in place (an unstable sort allocates nothing): the order within each group

@@ -47,6 +47,8 @@ use vm_engine::{
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;
+/// How a page that waits for the pager shows in [`Observed::bytes`] (`fill` never makes it).
+const MISSING: u8 = 0xEE;
 const BASE: u64 = 0x1000_0000;
 const SPACE_SIZE: u64 = 1 << 32;
 /// Every mapping of a scenario starts this far from the previous one.
@@ -259,6 +261,10 @@ enum Shape {
     OneWay,
     /// A parent and a slice of its pages 1 to 4, written through the slice.
     Slice,
+    /// A pager-backed VMO with pages 0 to 2 supplied (3 and 4 missing) and an ordinary VMO
+    /// with pages 0 to 2 committed, to supply from. Not in [`SHAPES`]: most operations on
+    /// missing pages only ask for the pager, so it has cases of its own.
+    Pager,
 }
 
 const SHAPES: [Shape; 5] = [
@@ -290,6 +296,20 @@ fn opts(resizable: bool) -> VmoOptions {
 
 fn build(shape: Shape, resizable: bool, mapped: bool) -> Scene {
     let frames = Arc::new(FailingFrames::default());
+    if shape == Shape::Pager {
+        let paged = TVmo::create_pager_backed(frames.clone(), 5 * PAGE, opts(resizable)).unwrap();
+        let source = TVmo::create(frames.clone(), 3 * PAGE, opts(false)).unwrap();
+        source.write(0, &fill(8, 3 * PAGE as usize)).unwrap();
+        paged.supply(0, 3 * PAGE, &source, 0).unwrap();
+        let aux = TVmo::create(frames.clone(), 5 * PAGE, opts(false)).unwrap();
+        aux.write(0, &fill(9, 3 * PAGE as usize)).unwrap();
+        return Scene {
+            space: None,
+            vmos: vec![Arc::new(paged), Arc::new(aux)],
+            bases: Vec::new(),
+            frames,
+        };
+    }
     let parent = TVmo::create(frames.clone(), 5 * PAGE, opts(resizable)).unwrap();
     parent.write(10, &fill(1, 300)).unwrap();
     parent.write(PAGE, &fill(2, PAGE as usize)).unwrap();
@@ -297,6 +317,7 @@ fn build(shape: Shape, resizable: bool, mapped: bool) -> Scene {
     let mut vmos = vec![Arc::new(parent)];
     let child = match shape {
         Shape::Fresh => None,
+        Shape::Pager => unreachable!("built above"),
         Shape::Snapshotted => {
             let child = vmos[0]
                 .create_child(ChildKind::Snapshot, 0, 5 * PAGE, opts(resizable))
@@ -367,7 +388,9 @@ fn build(shape: Shape, resizable: bool, mapped: bool) -> Scene {
 #[derive(Debug, PartialEq)]
 struct Observed {
     infos: Vec<VmoInfo>,
+    /// Every byte; a page that waits for the pager reads as [`MISSING`].
     bytes: Vec<Vec<u8>>,
+    pinned_bytes: Vec<u64>,
     frames_in_use: usize,
     mappings: Vec<MappingInfo>,
 }
@@ -376,12 +399,19 @@ fn observe(scene: &Scene) -> Observed {
     let mut bytes = Vec::new();
     for vmo in &scene.vmos {
         let mut all = vec![0u8; vmo.size() as usize];
-        vmo.read(0, &mut all).unwrap();
+        for (page, bytes) in all.chunks_mut(PAGE as usize).enumerate() {
+            match vmo.read(page as u64 * PAGE, bytes) {
+                Ok(()) => {}
+                Err(VmError::ShouldWait) => bytes.fill(MISSING),
+                Err(error) => panic!("reading page {page}: {error:?}"),
+            }
+        }
         bytes.push(all);
     }
     Observed {
         infos: scene.vmos.iter().map(|vmo| vmo.info()).collect(),
         bytes,
+        pinned_bytes: scene.vmos.iter().map(|vmo| vmo.pinned_bytes()).collect(),
         frames_in_use: scene.frames.frames_in_use(),
         mappings: scene
             .space
@@ -401,6 +431,10 @@ fn assert_unchanged(what: &str, before: &Observed, after: &Observed) {
             );
         }
     }
+    assert_eq!(
+        before.pinned_bytes, after.pinned_bytes,
+        "{what}: pinned bytes changed"
+    );
     assert_eq!(
         before.frames_in_use, after.frames_in_use,
         "{what}: frames in use changed"
@@ -643,6 +677,15 @@ fn vmo_cases() -> Vec<Case> {
             cases.push(vmo_case("decommit", shape, t, false, |vmo| {
                 done(vmo.decommit(0, 2 * PAGE))
             }));
+            for (name, offset, len) in [
+                ("pin all", 0, 4 * PAGE),
+                ("pin a written page", PAGE, PAGE),
+                ("pin an uncommitted page", 3 * PAGE, PAGE),
+            ] {
+                cases.push(vmo_case(name, shape, t, false, move |vmo| {
+                    done(vmo.pin(offset, len).map(drop))
+                }));
+            }
             if shape != Shape::Slice {
                 for (name, size) in [
                     ("set_size shrink", 2 * PAGE),
@@ -657,6 +700,81 @@ fn vmo_cases() -> Vec<Case> {
             }
         }
     }
+    cases.extend(pager_cases());
+    cases
+}
+
+/// Supplying pages, and what may allocate once pages are supplied, on [`Shape::Pager`].
+fn pager_cases() -> Vec<Case> {
+    let supplies: [(&str, u64, u64, u64); 3] = [
+        ("supply the missing pages", 3 * PAGE, 2 * PAGE, 0),
+        (
+            "supply over present and missing pages",
+            2 * PAGE,
+            3 * PAGE,
+            0,
+        ),
+        ("supply holes of the aux VMO", 3 * PAGE, 2 * PAGE, 3 * PAGE),
+    ];
+    let mut cases: Vec<Case> = supplies
+        .into_iter()
+        .map(|(name, offset, len, from_offset)| Case {
+            name: format!("{name} on Pager"),
+            shape: Shape::Pager,
+            resizable: false,
+            mapped: false,
+            op: Box::new(move |scene: &Scene| {
+                done(scene.vmos[0].supply(offset, len, &scene.vmos[1], from_offset))
+            }),
+        })
+        .collect();
+    let bytes = fill(0x50, 2 * PAGE as usize);
+    cases.push(vmo_case(
+        "write supplied pages",
+        Shape::Pager,
+        0,
+        false,
+        move |vmo| done(vmo.write(PAGE / 2, &bytes)),
+    ));
+    cases.push(vmo_case(
+        "pin supplied pages",
+        Shape::Pager,
+        0,
+        false,
+        |vmo| done(vmo.pin(0, 3 * PAGE).map(drop)),
+    ));
+    cases.push(vmo_case(
+        "zero supplied pages",
+        Shape::Pager,
+        0,
+        false,
+        |vmo| done(vmo.zero(PAGE / 2, 2 * PAGE)),
+    ));
+    for kind in KINDS {
+        cases.push(vmo_case(
+            &format!("create_child({kind:?})"),
+            Shape::Pager,
+            0,
+            false,
+            move |vmo| match vmo.create_child(kind, 0, 5 * PAGE, opts(false)) {
+                Ok(child) => (Outcome::Done, Some(child)),
+                Err(error) => (Outcome::Vm(error), None),
+            },
+        ));
+    }
+    cases.push(vmo_case(
+        "write through a one-way child",
+        Shape::Pager,
+        0,
+        false,
+        |vmo| {
+            let child =
+                heap_paused(|| vmo.create_child(ChildKind::OneWay, 0, 5 * PAGE, opts(false)));
+            let child = child.expect("a one-way child");
+            let result = child.write(PAGE + 3, &[1, 2, 3]);
+            (Outcome::of(result), Some(child))
+        },
+    ));
     cases
 }
 
@@ -859,9 +977,9 @@ fn run_all(title: &str, cases: &[Case], inject: Inject) -> usize {
 /// tree's child lists, `apply`'s plan ordering, `free_entries`, `zero`'s page list, eager
 /// snapshots, the slots a shrink or decommit settles and the exceptions attribution records
 /// became fallible or allocation-free, and [`Shape::SnapshotUntouched`] was added).
-const FRAME_VMO_FLOOR: usize = 107;
+const FRAME_VMO_FLOOR: usize = 140;
 const FRAME_SPACE_FLOOR: usize = 39;
-const HEAP_VMO_FLOOR: usize = 224;
+const HEAP_VMO_FLOOR: usize = 342;
 
 #[test]
 fn frame_failures_in_vmo_operations_refuse_and_change_nothing() {
