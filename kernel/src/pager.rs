@@ -17,10 +17,11 @@
 //!   that cannot populate pages. Pages supplied before stay readable.
 //!
 //! Lock order: a binding's lock, then a family's (to ask for the missing range), then the
-//! port's queue, then the port's signals. Nothing takes a binding's lock while holding a
-//! family's: a supply changes the family first and tells the binding afterwards, and a waiter
-//! looks for missing pages and registers itself under the binding's lock, so a supply made after
-//! the look always finds it registered.
+//! port's signals, then its queue (a port waiter takes the queue's lock while it holds the
+//! signals'). Nothing takes a binding's lock while holding a family's: a supply changes the
+//! family first and tells the binding afterwards, and a waiter looks for missing pages and
+//! registers itself under the binding's lock, so a supply made after the look always finds it
+//! registered.
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -195,12 +196,14 @@ impl<P: KernelPlatform> PagerBinding<P> {
         loop {
             let event = {
                 let mut state = self.state.lock();
-                if state.detached || self.pager.closed.load(Ordering::SeqCst) {
-                    return Err(ZX_ERR_BAD_STATE);
-                }
+                // Pages first: a supply that woke this waiter answered it even if a detach or
+                // a close came before the waiter ran (found by kernel/tests/loom_pager.rs).
                 let Some((start, length)) = vmo.missing_range(offset, len) else {
                     return Ok(());
                 };
+                if state.detached || self.pager.closed.load(Ordering::SeqCst) {
+                    return Err(ZX_ERR_BAD_STATE);
+                }
                 self.request(&mut state, start..start + length)?;
                 state.waiters.try_reserve(1).map_err(|_| ZX_ERR_NO_MEMORY)?;
                 let event = Arc::new(P::Event::default());
