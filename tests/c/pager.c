@@ -706,6 +706,31 @@ static void test_clones(void) {
     close_paged(&p);
 }
 
+/* Seed 002: COMMIT on a child commits pages with its parent's content, and pages a pager
+ * supplies are committed in the parent too: the child's COMMIT of a missing page asks the
+ * pager for the parent's page, and once supplied both hold it. */
+static void test_child_commit_requests_the_parent_page(void) {
+    paged_t p = make_paged(2, 0, 41);
+    zx_handle_t child = ZX_HANDLE_INVALID;
+    CHECK_STATUS(zx_vmo_create_child(p.vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0,
+                                     2 * PAGE, &child),
+                 ZX_OK);
+    job_t c = {.op = OP_COMMIT, .vmo = child, .offset = PAGE, .len = PAGE};
+    start(&c);
+    expect_request(p.port, 41, ZX_PAGER_VMO_READ, PAGE, PAGE);
+    still_blocked(&c, 30);
+    CHECK_STATUS(supply(p.pager, p.vmo, 1, 1), ZX_OK);
+    join(&c);
+    CHECK_STATUS(c.status, ZX_OK);
+    CHECK_EQ(committed_of(child), PAGE);
+    CHECK_EQ(vmo_byte(child, PAGE), pattern(1));
+    /* The parent has the page now: reading it sends nothing. */
+    CHECK_EQ(vmo_byte(p.vmo, PAGE), pattern(1));
+    expect_quiet(p.port, 20);
+    zx_handle_close(child);
+    close_paged(&p);
+}
+
 /* Supplies: pages already present are kept and the aux copies freed; holes in the aux VMO
  * supply zeros; every check in Zircon's order with nothing changed on failure. */
 static void test_supply(void) {
@@ -823,6 +848,7 @@ int main(void) {
     test_complete_waits_for_clones();
     test_resize();
     test_clones();
+    test_child_commit_requests_the_parent_page();
     test_supply();
     test_supply_hostile();
     return finish();
