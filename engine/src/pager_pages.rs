@@ -27,7 +27,7 @@ use crate::attribution::{note_insert, note_remove, reserve_noting};
 use crate::clone_tree::content_target;
 use crate::content_tree::path_ranges;
 use crate::error::{VmError, VmResult};
-use crate::family::{Backing, Family, FamilyState, Node, NodeId, Role};
+use crate::family::{Backing, FamilyState, NodeId, Role};
 use crate::frame_source::FrameSource;
 use crate::geometry::{checked_vmo_size, is_page_aligned, ByteRange, PAGE_SIZE};
 use crate::mapping_registry::{invalidate, Change};
@@ -144,24 +144,7 @@ impl<P: Platform> Vmo<P> {
         options: VmoOptions,
     ) -> VmResult<Self> {
         let size = checked_vmo_size(size)?;
-        // As in `Vmo::create`: a few words, once per family, with no fallible `Arc` in stable
-        // Rust.
-        let family = Arc::new(Family::<P>::new(frames, Backing::Pager));
-        let node = {
-            let mut state = family.state.lock();
-            state.reserve(1)?;
-            let created = state.next_created();
-            let role = Role::Visible {
-                alive: true,
-                resizable: options.resizable,
-                kind: None,
-                created,
-            };
-            let id = state.add(Node::new(role, size / PAGE));
-            state.node_mut(id).holder = Some(id);
-            id
-        };
-        Ok(Vmo::from_parts(family, node))
+        Self::new_root(frames, Backing::Pager, size / PAGE, options.resizable)
     }
 
     /// The first run of pages that an access to `[offset, offset + len)` of this VMO would need

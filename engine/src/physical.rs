@@ -21,7 +21,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::error::{VmError, VmResult};
-use crate::family::{Backing, Family, FamilyState, Node, Role};
+use crate::family::{Backing, Family, FamilyState};
 use crate::frame_source::{FrameSource, PhysicalError};
 use crate::geometry::{checked_vmo_size, is_page_aligned, PAGE_SIZE};
 use crate::platform::{FrameOf, Platform};
@@ -113,33 +113,27 @@ fn new_fixed_family<P: Platform>(
     };
     // Below 2^36 pages (the size was checked), so the count fits a u64.
     let pages = list.len() as u64;
-    // As for `Vmo::create`: an `Arc` cannot be allocated fallibly in safe stable Rust.
-    let family = Arc::new(Family::<P>::new(frames, backing));
-    let node = {
-        let mut state = family.state.lock();
-        let created = state.next_created();
-        let role = Role::Visible {
-            alive: true,
-            resizable: false,
-            kind: None,
-            created,
-        };
-        let mut node = Node::new(role, pages);
-        let reserved = node.pages.reserve(0..pages);
-        if let Err(error) = reserved.and_then(|()| state.reserve(1)) {
+    let vmo = match Vmo::new_root(frames.clone(), backing, pages, false) {
+        Ok(vmo) => vmo,
+        Err(error) => {
+            give_back(&frames, list);
+            return Err(error);
+        }
+    };
+    {
+        let mut state = vmo.family().state.lock();
+        let node = state.node_mut(vmo.node_id());
+        if let Err(error) = node.pages.reserve(0..pages) {
             drop(state);
-            give_back(&family.frames, list);
+            give_back(&frames, list);
             return Err(error);
         }
         node.charged = pages;
         for (page, frame) in (0..pages).zip(list) {
             node.pages.insert_reserved(page, frame);
         }
-        let id = state.add(node);
-        state.node_mut(id).holder = Some(id);
-        id
-    };
-    Ok(Vmo::from_parts(family, node))
+    }
+    Ok(vmo)
 }
 
 /// Checks a family's fixed frames: in a physical family every frame is borrowed and in any

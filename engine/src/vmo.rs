@@ -161,22 +161,33 @@ impl<P: Platform> Vmo<P> {
     /// `OutOfRange`.
     pub fn create(frames: Arc<P::Frames>, size: u64, options: VmoOptions) -> VmResult<Self> {
         let size = checked_vmo_size(size)?;
+        Self::new_root(frames, Backing::Anonymous, size / PAGE, options.resizable)
+    }
+
+    /// A new family of `backing` whose one VMO has `pages` pages and nothing in them: where
+    /// every constructor starts.
+    pub(crate) fn new_root(
+        frames: Arc<P::Frames>,
+        backing: Backing,
+        pages: u64,
+        resizable: bool,
+    ) -> VmResult<Self> {
         // The one allocation of the engine that cannot report failure: stable Rust has no
         // fallible way to allocate an `Arc` (`Arc::try_new` is unstable), and a reference count
         // of our own would need `unsafe`, which the engine forbids. It is a few words, once per
         // family; everything that grows with use is reserved fallibly.
-        let family = Arc::new(Family::<P>::new(frames, Backing::Anonymous));
+        let family = Arc::new(Family::<P>::new(frames, backing));
         let node = {
             let mut state = family.state.lock();
             state.reserve(1)?;
             let created = state.next_created();
             let role = Role::Visible {
                 alive: true,
-                resizable: options.resizable,
+                resizable,
                 kind: None,
                 created,
             };
-            let id = state.add(Node::new(role, size / PAGE));
+            let id = state.add(Node::new(role, pages));
             state.node_mut(id).holder = Some(id);
             id
         };
@@ -881,11 +892,6 @@ impl<P: Platform> Drop for Vmo<P> {
 
 /// The parts of a VMO that the engine's other modules (`pager_pages`) build on.
 impl<P: Platform> Vmo<P> {
-    /// A VMO handle for node `node` of `family`, which the caller has just added.
-    pub(crate) fn from_parts(family: Arc<Family<P>>, node: NodeId) -> Self {
-        Vmo { family, node }
-    }
-
     /// The family this VMO belongs to.
     pub(crate) fn family(&self) -> &Arc<Family<P>> {
         &self.family
