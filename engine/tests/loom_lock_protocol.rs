@@ -23,145 +23,24 @@
 //!
 //! [loom]: https://docs.rs/loom
 
-use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use loom::sync::atomic::{AtomicBool, AtomicUsize as LoomCounter, Ordering};
-use loom::sync::{Condvar, Mutex};
+use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
 use vm_engine::{
-    Access, AddressSpace, ChildKind, FrameSource, InMemoryFrames, MapRequest, MemoryFrame,
-    OutOfFrames, Perms, Platform, SoftwareMmu, Vmo, VmoOptions, PAGE_SIZE,
+    Access, AddressSpace, ChildKind, FrameSource, MapRequest, Perms, Platform, SoftwareMmu, Vmo,
+    VmoOptions,
 };
 
+mod loom_support;
+
+use loom_support::{model, LoomFrames, LoomRawMutex};
+
 // ---------------------------------------------------------------------------------------------
-// The loom platform.
+// The loom platform (its parts are in `loom_support/mod.rs`, shared with the kernel's loom
+// tests).
 
-/// A `lock_api` raw mutex made of a loom mutex and condition variable. `lock_api` wants a
-/// `const INIT`, which loom objects cannot be (they register with the running execution when
-/// created), so the pair is created on first use: always inside the model, by the first thread
-/// to lock. A contended `lock` waits on the condition variable, so loom sees the thread blocked
-/// and reports a cycle of waiting threads as a deadlock.
-pub struct LoomRawMutex {
-    cell: OnceLock<(Mutex<bool>, Condvar)>,
-}
-
-impl LoomRawMutex {
-    fn parts(&self) -> &(Mutex<bool>, Condvar) {
-        self.cell
-            .get_or_init(|| (Mutex::new(false), Condvar::new()))
-    }
-}
-
-// SAFETY: `lock` returns only once this thread set `held` from false to true under the loom
-// mutex, and `unlock` (called only by the holder, per the trait's contract) sets it back: at
-// most one thread holds the lock at a time. The one exception is a thread unwinding from a
-// failed model, whose destructors may lock without excluding: the model has already failed,
-// and loom runs one thread at a time in any case.
-unsafe impl lock_api::RawMutex for LoomRawMutex {
-    const INIT: Self = LoomRawMutex {
-        cell: OnceLock::new(),
-    };
-    type GuardMarker = lock_api::GuardSend;
-
-    fn lock(&self) {
-        if std::thread::panicking() {
-            // A model is failing (a deadlock tears loom's execution down): destructors that
-            // lock while the thread unwinds must not touch loom again, or the panic aborts.
-            return;
-        }
-        let (held, released) = self.parts();
-        let mut locked = held.lock().unwrap();
-        while *locked {
-            locked = released.wait(locked).unwrap();
-        }
-        *locked = true;
-    }
-
-    fn try_lock(&self) -> bool {
-        let mut locked = self.parts().0.lock().unwrap();
-        !std::mem::replace(&mut *locked, true)
-    }
-
-    unsafe fn unlock(&self) {
-        if std::thread::panicking() {
-            return;
-        }
-        let (held, released) = self.parts();
-        *held.lock().unwrap() = false;
-        released.notify_all();
-    }
-}
-
-/// [`InMemoryFrames`] that also count allocations and releases on a loom atomic. The engine
-/// allocates and releases frames with a family locked, so each of these is a point inside a
-/// critical section where loom may switch threads: work done outside the lock it belongs to
-/// could then be interleaved with, and caught.
-struct LoomFrames {
-    inner: InMemoryFrames,
-    in_use: LoomCounter,
-}
-
-impl LoomFrames {
-    fn new() -> Self {
-        LoomFrames {
-            inner: InMemoryFrames::new(),
-            in_use: LoomCounter::new(0),
-        }
-    }
-
-    fn charged(&self, frame: Result<MemoryFrame, OutOfFrames>) -> Result<MemoryFrame, OutOfFrames> {
-        self.in_use.fetch_add(1, Ordering::SeqCst);
-        frame
-    }
-}
-
-impl FrameSource for LoomFrames {
-    type Frame = MemoryFrame;
-
-    fn allocate_zeroed(&self) -> Result<MemoryFrame, OutOfFrames> {
-        self.charged(self.inner.allocate_zeroed())
-    }
-
-    fn allocate_filled(&self, contents: &[u8; PAGE_SIZE]) -> Result<MemoryFrame, OutOfFrames> {
-        self.charged(self.inner.allocate_filled(contents))
-    }
-
-    fn allocate_copy(&self, source: &MemoryFrame) -> Result<MemoryFrame, OutOfFrames> {
-        self.charged(self.inner.allocate_copy(source))
-    }
-
-    fn release(&self, frame: MemoryFrame) {
-        self.in_use.fetch_sub(1, Ordering::SeqCst);
-        self.inner.release(frame);
-    }
-
-    fn read(&self, frame: &MemoryFrame, offset: usize, dst: &mut [u8]) {
-        self.inner.read(frame, offset, dst);
-    }
-
-    fn write(&self, frame: &mut MemoryFrame, offset: usize, src: &[u8]) {
-        self.inner.write(frame, offset, src);
-    }
-
-    fn zero(&self, frame: &mut MemoryFrame, offset: usize, len: usize) {
-        self.inner.zero(frame, offset, len);
-    }
-
-    fn physical_address(&self, frame: &MemoryFrame) -> u64 {
-        self.inner.physical_address(frame)
-    }
-
-    fn frames_in_use(&self) -> usize {
-        self.inner.frames_in_use()
-    }
-
-    fn frames_available(&self) -> usize {
-        self.inner.frames_available()
-    }
-}
-
-/// Heap frames and loom locks.
+/// Heap frames counted by loom, and loom locks.
 enum LoomPlatform {}
 
 impl Platform for LoomPlatform {
@@ -175,37 +54,10 @@ type Space = AddressSpace<LoomPlatform>;
 const PAGE: u64 = 4096;
 const BASE: u64 = 0x1000_0000;
 
-/// Runs `scenario` under loom with a preemption bound and reports (and returns) how many
-/// interleavings it explored. More than one proves the threads really raced.
-fn model(name: &str, preemptions: usize, scenario: impl Fn() + Send + Sync + 'static) {
-    let iterations = Arc::new(AtomicUsize::new(0));
-    let counter = iterations.clone();
-    let mut builder = loom::model::Builder::new();
-    // `LOOM_MAX_PREEMPTIONS` in the environment (read by the builder) asks for a deeper search.
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(preemptions);
-    }
-    let bound = builder.preemption_bound;
-    builder.check(move || {
-        counter.fetch_add(1, StdOrdering::Relaxed);
-        scenario();
-    });
-    let explored = iterations.load(StdOrdering::Relaxed);
-    println!(
-        "{name}: {explored} interleavings (preemption bound {})",
-        bound_text(bound)
-    );
-    assert!(explored > 1, "{name}: loom found nothing to interleave");
-}
-
 /// Every frame went back, by the source's count and by loom's.
 fn assert_no_frames(frames: &LoomFrames) {
     assert_eq!(frames.frames_in_use(), 0, "frames leaked");
-    assert_eq!(frames.in_use.load(Ordering::SeqCst), 0, "frames leaked");
-}
-
-fn bound_text(bound: Option<usize>) -> String {
-    bound.map_or_else(|| "none".to_string(), |b| b.to_string())
+    assert_eq!(frames.counted_in_use(), 0, "frames leaked");
 }
 
 fn frames() -> Arc<LoomFrames> {

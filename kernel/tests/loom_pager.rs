@@ -1,9 +1,10 @@
 //! Model checking of the user pager's request/wait/supply protocol with [loom]: the real kernel
 //! (`zx_pager_create_vmo`, `zx_vmo_read` on a pager-backed VMO, `zx_port_wait`,
 //! `zx_pager_supply_pages`, `zx_pager_detach_vmo`, `zx_handle_close` of the pager) and the real
-//! engine run on a [`KernelPlatform`] whose locks and wake-up events are loom primitives, and
-//! loom runs each scenario under every interleaving of their operations (up to a preemption
-//! bound).
+//! engine run on [`LoomPlatform`], a [`KernelPlatform`](vm_kernel::KernelPlatform) whose locks
+//! and wake-up events are loom primitives (the harness in `loom_support/mod.rs`, shared with
+//! `loom_signals.rs`), and loom runs each scenario under every interleaving of their operations
+//! (up to a preemption bound).
 //!
 //! What it checks, and why: a read of a page the pager has not supplied fails in the engine with
 //! `ShouldWait`; the kernel then looks for the missing run, sends a ZX_PAGER_VMO_READ packet for
@@ -37,136 +38,21 @@
 //!
 //! [loom]: https://docs.rs/loom
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
-use std::sync::{Arc, OnceLock};
 
-use loom::sync::{Condvar, Mutex};
 use loom::thread;
-use vm_engine::{FrameSource, InMemoryFrames, Platform};
 use vm_kernel::port::{
     PortPacket, PACKET_SIZE, ZX_PAGER_VMO_COMPLETE, ZX_PAGER_VMO_READ, ZX_PKT_TYPE_PAGE_REQUEST,
 };
 use vm_kernel::status::{Status, ZX_ERR_BAD_STATE, ZX_ERR_TIMED_OUT};
-use vm_kernel::{
-    Event, HandleValue, Kernel, KernelPlatform, Name, Process, Syscalls, Time, UserBuffer,
-    UserBytes,
-};
+use vm_kernel::{HandleValue, Syscalls, Time, UserBuffer, UserBytes};
 
-// ---------------------------------------------------------------------------------------------
-// The loom platform (as in `loom_signals.rs`).
+mod loom_support;
 
-/// A `lock_api` raw mutex made of a loom mutex and condition variable, created on first use
-/// (loom objects cannot be built in a `const INIT`). A contended `lock` waits on the condition
-/// variable, so loom sees blocked threads and reports a cycle of them as a deadlock.
-pub struct LoomRawMutex {
-    cell: OnceLock<(Mutex<bool>, Condvar)>,
-}
+// Reported on stderr, next to the outcome tallies of `report_outcomes`.
+use loom_support::engine::model_on_stderr as model;
+use loom_support::{event_waits, LoomKernel, LoomPlatform, INFINITE};
 
-impl LoomRawMutex {
-    fn parts(&self) -> &(Mutex<bool>, Condvar) {
-        self.cell
-            .get_or_init(|| (Mutex::new(false), Condvar::new()))
-    }
-}
-
-// SAFETY: `lock` returns only once this thread set `held` from false to true under the loom
-// mutex, and `unlock` (called only by the holder, per the trait's contract) sets it back: at
-// most one thread holds the lock at a time. The one exception is a thread unwinding from a
-// failed model, whose destructors may lock without excluding: the model has already failed,
-// and loom runs one thread at a time in any case.
-unsafe impl lock_api::RawMutex for LoomRawMutex {
-    const INIT: Self = LoomRawMutex {
-        cell: OnceLock::new(),
-    };
-    type GuardMarker = lock_api::GuardSend;
-
-    fn lock(&self) {
-        if std::thread::panicking() {
-            // A failing model's destructors must not touch loom again, or the panic aborts.
-            return;
-        }
-        let (held, released) = self.parts();
-        let mut locked = held.lock().unwrap();
-        while *locked {
-            locked = released.wait(locked).unwrap();
-        }
-        *locked = true;
-    }
-
-    fn try_lock(&self) -> bool {
-        let mut locked = self.parts().0.lock().unwrap();
-        !std::mem::replace(&mut *locked, true)
-    }
-
-    unsafe fn unlock(&self) {
-        if std::thread::panicking() {
-            return;
-        }
-        let (held, released) = self.parts();
-        *held.lock().unwrap() = false;
-        released.notify_all();
-    }
-}
-
-/// A one-shot wake-up on a loom mutex and condition variable. Loom has no clock: a wait ends
-/// only when the event is set or the deadline is already past, so a waiter nobody wakes with an
-/// infinite deadline blocks for ever, which loom reports as a deadlock.
-#[derive(Default)]
-pub struct LoomEvent {
-    set: Mutex<bool>,
-    changed: Condvar,
-}
-
-loom::thread_local! {
-    /// How many times this loom thread called [`Event::wait`]: a reader's pager waits (a reader
-    /// never waits on anything else), hence whether it requested or joined a request.
-    static EVENT_WAITS: Cell<usize> = Cell::new(0);
-}
-
-impl Event for LoomEvent {
-    fn wait(&self, deadline: Time) {
-        EVENT_WAITS.with(|waits| waits.set(waits.get() + 1));
-        let mut set = self.set.lock().unwrap();
-        while !*set {
-            if LoomPlatform::now() >= deadline {
-                return;
-            }
-            set = self.changed.wait(set).unwrap();
-        }
-    }
-
-    fn set(&self) {
-        if std::thread::panicking() {
-            // A failing model dropping a pager wakes its waiters: loom is gone by then.
-            return;
-        }
-        *self.set.lock().unwrap() = true;
-        self.changed.notify_all();
-    }
-}
-
-/// Heap frames, loom locks, loom events and a clock that stands still.
-#[derive(Debug)]
-enum LoomPlatform {}
-
-impl Platform for LoomPlatform {
-    type Frames = InMemoryFrames;
-    type RawMutex = LoomRawMutex;
-}
-
-impl KernelPlatform for LoomPlatform {
-    type Event = LoomEvent;
-
-    fn now() -> Time {
-        NOW
-    }
-}
-
-/// The time the loom clock always shows.
-const NOW: Time = 1_000_000_000;
-/// `ZX_TIME_INFINITE`.
-const INFINITE: Time = i64::MAX;
 /// A deadline already past: a port wait takes a packet already queued or times out at once.
 const PAST: Time = 0;
 const PAGE: u64 = 4096;
@@ -177,34 +63,11 @@ const DATA: [u8; 8] = *b"supplied";
 /// What page 0 of the two-page VMOs holds (supplied before the threads start).
 const EARLY: [u8; 8] = *b"earlyone";
 
-/// Runs `scenario` under loom with a preemption bound, counting its interleavings in an atomic
-/// outside the model, and reports them on stderr. More than one proves the threads really raced.
-fn model(name: &str, preemptions: usize, scenario: impl Fn() + Send + Sync + 'static) {
-    let iterations = Arc::new(AtomicUsize::new(0));
-    let counter = iterations.clone();
-    let mut builder = loom::model::Builder::new();
-    // `LOOM_MAX_PREEMPTIONS` in the environment (read by the builder) asks for a deeper search.
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(preemptions);
-    }
-    let bound = builder.preemption_bound;
-    builder.check(move || {
-        counter.fetch_add(1, StdOrdering::Relaxed);
-        scenario();
-    });
-    let explored = iterations.load(StdOrdering::Relaxed);
-    let bound = bound.map_or_else(|| "none".to_string(), |b| b.to_string());
-    eprintln!("{name}: {explored} interleavings (preemption bound {bound})");
-    assert!(explored > 1, "{name}: loom found nothing to interleave");
-}
-
 /// A kernel with one process, a pager, a port and a pager-backed VMO whose requests go to the
 /// port, shareable between loom threads.
 #[derive(Clone)]
 struct World {
-    frames: Arc<InMemoryFrames>,
-    kernel: Arc<Kernel<LoomPlatform>>,
-    process: Arc<Process<LoomPlatform>>,
+    kernel: LoomKernel,
     pager: HandleValue,
     port: HandleValue,
     vmo: HandleValue,
@@ -213,19 +76,15 @@ struct World {
 impl World {
     /// A pager-backed VMO of `pages` pages, none supplied.
     fn new(pages: u64) -> Self {
-        let frames = Arc::new(InMemoryFrames::new());
-        let kernel = Arc::new(Kernel::new(frames.clone()));
-        let (process, _job, _root_vmar) = kernel.boot_process(Name::new(b"loom")).unwrap();
-        let sys = kernel.syscalls(&process);
+        let (kernel, _root_vmar) = LoomKernel::boot();
+        let sys = kernel.sys();
         let pager = sys.pager_create(0).unwrap();
         let port = sys.port_create(0).unwrap();
         let vmo = sys
             .pager_create_vmo(pager, 0, port, KEY, pages * PAGE)
             .unwrap();
         World {
-            frames,
             kernel,
-            process,
             pager,
             port,
             vmo,
@@ -233,7 +92,7 @@ impl World {
     }
 
     fn sys(&self) -> Syscalls<'_, LoomPlatform> {
-        self.kernel.syscalls(&self.process)
+        self.kernel.sys()
     }
 
     /// A plain one-page VMO starting with `bytes`, to supply from.
@@ -282,7 +141,7 @@ impl World {
     }
 
     fn close(&self, handle: HandleValue) {
-        self.sys().handle_close(handle).unwrap();
+        self.kernel.close(handle);
     }
 
     /// Closes `handles`, the VMO, the port and the pager (if its handle is still open), and
@@ -296,15 +155,7 @@ impl World {
         if self.sys().lookup(self.pager).is_ok() {
             self.close(self.pager);
         }
-        let World {
-            frames,
-            kernel,
-            process,
-            ..
-        } = self;
-        drop(process);
-        drop(kernel);
-        assert_eq!(frames.frames_in_use(), 0, "frames leaked");
+        self.kernel.finish();
     }
 }
 
@@ -323,12 +174,13 @@ fn assert_read_request(packet: PortPacket, offset: u64) {
 /// What a reader thread got, and how many times it waited for the pager.
 type Read = (Result<[u8; 8], Status>, usize);
 
-/// A thread reading the page at `offset`.
+/// A thread reading the page at `offset`. A reader waits on an event only for the pager, so
+/// its count of event waits ([`event_waits`]) says whether it requested or joined a request.
 fn spawn_reader(world: &World, offset: u64) -> thread::JoinHandle<Read> {
     let world = world.clone();
     thread::spawn(move || {
         let result = world.read(offset);
-        (result, EVENT_WAITS.with(Cell::get))
+        (result, event_waits())
     })
 }
 

@@ -1,8 +1,9 @@
 //! Model checking of object signals with [loom]: the real kernel (handle table, VMO objects,
 //! their close notices, `zx_object_wait_one`, `zx_handle_close`, `zx_vmar_unmap`) and the real
-//! engine run on a [`KernelPlatform`] whose locks and wake-up events are loom primitives, and
-//! loom runs each scenario under every interleaving of their operations (up to a preemption
-//! bound).
+//! engine run on [`LoomPlatform`], a [`KernelPlatform`](vm_kernel::KernelPlatform) whose locks
+//! and wake-up events are loom primitives (the harness in `loom_support/mod.rs`, shared with
+//! `loom_pager.rs`), and loom runs each scenario under every interleaving of their operations
+//! (up to a preemption bound).
 //!
 //! What it checks, and why: ZX_VMO_ZERO_CHILDREN is not stored anywhere, it is derived from the
 //! engine (does the VMO still have a child?) under the waiter's signal lock, and whoever changes
@@ -20,183 +21,42 @@
 //!
 //! [loom]: https://docs.rs/loom
 
-use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use loom::sync::atomic::{AtomicBool, Ordering};
-use loom::sync::{Condvar, Mutex};
 use loom::thread;
-use vm_engine::{FrameSource, InMemoryFrames, Platform};
 use vm_kernel::rights::SAME_RIGHTS;
 use vm_kernel::signals::{Signals, WaitFailure, VMO_ZERO_CHILDREN};
 use vm_kernel::status::{Status, ZX_ERR_BAD_HANDLE, ZX_ERR_TIMED_OUT, ZX_OK};
 use vm_kernel::zircon::{WaitResult, ZX_VMO_CHILD_SNAPSHOT, ZX_VM_PERM_READ, ZX_VM_PERM_WRITE};
-use vm_kernel::{
-    Event, HandleValue, Kernel, KernelPlatform, Name, Object, Process, Syscalls, Time, UserBytes,
-};
+use vm_kernel::{HandleValue, Object, Syscalls, Time, UserBytes};
 
-// ---------------------------------------------------------------------------------------------
-// The loom platform.
+mod loom_support;
 
-/// A `lock_api` raw mutex made of a loom mutex and condition variable, created on first use
-/// (loom objects cannot be built in a `const INIT`; first use is always inside the model). A
-/// contended `lock` waits on the condition variable, so loom sees blocked threads and reports a
-/// cycle of them as a deadlock.
-pub struct LoomRawMutex {
-    cell: OnceLock<(Mutex<bool>, Condvar)>,
-}
+use loom_support::engine::model;
+use loom_support::{LoomKernel, LoomPlatform, INFINITE, NOW};
 
-impl LoomRawMutex {
-    fn parts(&self) -> &(Mutex<bool>, Condvar) {
-        self.cell
-            .get_or_init(|| (Mutex::new(false), Condvar::new()))
-    }
-}
-
-// SAFETY: `lock` returns only once this thread set `held` from false to true under the loom
-// mutex, and `unlock` (called only by the holder, per the trait's contract) sets it back: at
-// most one thread holds the lock at a time. The one exception is a thread unwinding from a
-// failed model, whose destructors may lock without excluding: the model has already failed,
-// and loom runs one thread at a time in any case.
-unsafe impl lock_api::RawMutex for LoomRawMutex {
-    const INIT: Self = LoomRawMutex {
-        cell: OnceLock::new(),
-    };
-    type GuardMarker = lock_api::GuardSend;
-
-    fn lock(&self) {
-        if std::thread::panicking() {
-            // A model is failing (a deadlock tears loom's execution down): destructors that
-            // lock while the thread unwinds must not touch loom again, or the panic aborts.
-            return;
-        }
-        let (held, released) = self.parts();
-        let mut locked = held.lock().unwrap();
-        while *locked {
-            locked = released.wait(locked).unwrap();
-        }
-        *locked = true;
-    }
-
-    fn try_lock(&self) -> bool {
-        let mut locked = self.parts().0.lock().unwrap();
-        !std::mem::replace(&mut *locked, true)
-    }
-
-    unsafe fn unlock(&self) {
-        if std::thread::panicking() {
-            return;
-        }
-        let (held, released) = self.parts();
-        *held.lock().unwrap() = false;
-        released.notify_all();
-    }
-}
-
-/// A one-shot wake-up on a loom mutex and condition variable. Loom has no clock, so a wait
-/// ends only when the event is set or the deadline is already past: a waiter nobody wakes with
-/// an infinite deadline blocks for ever, which loom reports as a deadlock.
-#[derive(Default)]
-pub struct LoomEvent {
-    set: Mutex<bool>,
-    changed: Condvar,
-}
-
-impl Event for LoomEvent {
-    fn wait(&self, deadline: Time) {
-        let mut set = self.set.lock().unwrap();
-        while !*set {
-            if LoomPlatform::now() >= deadline {
-                return;
-            }
-            set = self.changed.wait(set).unwrap();
-        }
-    }
-
-    fn set(&self) {
-        *self.set.lock().unwrap() = true;
-        self.changed.notify_all();
-    }
-}
-
-/// Heap frames, loom locks, loom events and a clock that stands still.
-#[derive(Debug)]
-enum LoomPlatform {}
-
-impl Platform for LoomPlatform {
-    type Frames = InMemoryFrames;
-    type RawMutex = LoomRawMutex;
-}
-
-impl KernelPlatform for LoomPlatform {
-    type Event = LoomEvent;
-
-    fn now() -> Time {
-        NOW
-    }
-}
-
-/// The time the loom clock always shows.
-const NOW: Time = 1_000_000_000;
-/// `ZX_TIME_INFINITE`.
-const INFINITE: Time = i64::MAX;
 const PAGE: u64 = 4096;
 /// ZX_USER_SIGNAL_0.
 const USER_SIGNAL_0: u32 = 1 << 24;
 /// `ZX_ERR_CANCELED` (the kernel defines it where the crate does not export it).
 const ZX_ERR_CANCELED: Status = -23;
 
-/// Runs `scenario` under loom with a preemption bound and reports how many interleavings it
-/// explored. More than one proves the threads really raced.
-fn model(name: &str, preemptions: usize, scenario: impl Fn() + Send + Sync + 'static) {
-    let iterations = Arc::new(AtomicUsize::new(0));
-    let counter = iterations.clone();
-    let mut builder = loom::model::Builder::new();
-    // `LOOM_MAX_PREEMPTIONS` in the environment (read by the builder) asks for a deeper search.
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(preemptions);
-    }
-    let bound = builder.preemption_bound;
-    builder.check(move || {
-        counter.fetch_add(1, StdOrdering::Relaxed);
-        scenario();
-    });
-    let explored = iterations.load(StdOrdering::Relaxed);
-    println!(
-        "{name}: {explored} interleavings (preemption bound {})",
-        bound_text(bound)
-    );
-    assert!(explored > 1, "{name}: loom found nothing to interleave");
-}
-
-fn bound_text(bound: Option<usize>) -> String {
-    bound.map_or_else(|| "none".to_string(), |b| b.to_string())
-}
-
 /// A kernel with one process, shareable between loom threads.
 #[derive(Clone)]
 struct World {
-    frames: Arc<InMemoryFrames>,
-    kernel: Arc<Kernel<LoomPlatform>>,
-    process: Arc<Process<LoomPlatform>>,
+    kernel: LoomKernel,
     root_vmar: HandleValue,
 }
 
 impl World {
     fn new() -> Self {
-        let frames = Arc::new(InMemoryFrames::new());
-        let kernel = Arc::new(Kernel::new(frames.clone()));
-        let (process, _job, root_vmar) = kernel.boot_process(Name::new(b"loom")).unwrap();
-        World {
-            frames,
-            kernel,
-            process,
-            root_vmar,
-        }
+        let (kernel, root_vmar) = LoomKernel::boot();
+        World { kernel, root_vmar }
     }
 
     fn sys(&self) -> Syscalls<'_, LoomPlatform> {
-        self.kernel.syscalls(&self.process)
+        self.kernel.sys()
     }
 
     /// A VMO of one page whose first byte is 1.
@@ -213,7 +73,7 @@ impl World {
     }
 
     fn close(&self, handle: HandleValue) {
-        self.sys().handle_close(handle).unwrap();
+        self.kernel.close(handle);
     }
 
     fn wait(&self, handle: HandleValue, signals: u32, deadline: Time) -> WaitResult {
@@ -249,15 +109,7 @@ impl World {
         for &handle in handles {
             self.close(handle);
         }
-        let World {
-            frames,
-            kernel,
-            process,
-            ..
-        } = self;
-        drop(process);
-        drop(kernel);
-        assert_eq!(frames.frames_in_use(), 0, "frames leaked");
+        self.kernel.finish();
     }
 }
 
@@ -363,7 +215,7 @@ fn zero_children_waits_for_handle_close_and_unmap() {
             thread::spawn(move || {
                 assert_woken_with_zero_children(world.wait(parent, VMO_ZERO_CHILDREN, INFINITE));
                 assert!(world.is_closed(child), "woke with the child's handle open");
-                let mapped = world.process.address_space().mapping_at(addr);
+                let mapped = world.kernel.process.address_space().mapping_at(addr);
                 assert!(mapped.is_none(), "woke with the child still mapped");
             })
         };
