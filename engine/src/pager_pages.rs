@@ -16,7 +16,7 @@
 //! family's root (`InvalidArgs`); the source's frames not movable here, i.e. physical or
 //! contiguous, or from another frame source (`NotSupported`); the source range
 //! (`OutOfRange`); the source not a plain VMO of its own (pager-backed, a child, or with
-//! children: `BadState`); the destination range (`OutOfRange`); more pages to supply as zeros
+//! children: `BadState`); a pinned page in the source range (`BadState`); the destination range (`OutOfRange`); more pages to supply as zeros
 //! than frames could hold (`NoMemory`); then metadata (`NoMemory`).
 
 use alloc::sync::Arc;
@@ -301,6 +301,13 @@ fn check_source<F>(
         && n.slices == 0
         && n.content_children.is_empty();
     if backing != Backing::Anonymous || !plain {
+        return Err(VmError::BadState);
+    }
+    // A pinned frame must stay where it is (found by the fuzzer: a supply took it away).
+    if state
+        .pins
+        .any_in(node, offset / PAGE..(offset + len).div_ceil(PAGE))
+    {
         return Err(VmError::BadState);
     }
     Ok(())

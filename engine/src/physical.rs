@@ -52,8 +52,9 @@ impl<P: Platform> Vmo<P> {
     ///
     /// Check order: size zero (`InvalidArgs`); `align_log2` below the page size's or above 63
     /// (`InvalidArgs`); size beyond [`MAX_VMO_SIZE`](crate::MAX_VMO_SIZE) or rounding overflow
-    /// (`OutOfRange`); a frame source without contiguous runs (`NotSupported`); no free run of
-    /// that length and alignment, or no memory for bookkeeping (`NoMemory`).
+    /// (`OutOfRange`); more pages than the source has frames available (`NoMemory`); a frame
+    /// source without contiguous runs (`NotSupported`); no free run of that length and
+    /// alignment, or no memory for bookkeeping (`NoMemory`).
     pub fn create_contiguous(frames: Arc<P::Frames>, size: u64, align_log2: u32) -> VmResult<Self> {
         if size == 0 {
             return Err(VmError::InvalidArgs);
@@ -63,6 +64,11 @@ impl<P: Platform> Vmo<P> {
         }
         let size = checked_vmo_size(size)?;
         let count = usize::try_from(size / PAGE).map_err(|_| VmError::NoMemory)?;
+        // More frames than the source could give is refused before room for them is reserved:
+        // a hostile size must not reach the heap (found by the fuzzer).
+        if count > frames.frames_available() {
+            return Err(VmError::NoMemory);
+        }
         let mut list: Vec<FrameOf<P>> = Vec::new();
         list.try_reserve_exact(count)
             .map_err(|_| VmError::NoMemory)?;
@@ -87,7 +93,16 @@ impl<P: Platform> Vmo<P> {
             return Err(VmError::InvalidArgs);
         }
         let size = checked_vmo_size(size)?;
-        paddr.checked_add(size).ok_or(VmError::InvalidArgs)?;
+        let end = paddr.checked_add(size).ok_or(VmError::InvalidArgs)?;
+        // The range is checked before room for its frames is reserved: a hostile size must
+        // not reach the heap.
+        let lendable = frames.borrowable_range();
+        if lendable.is_empty() {
+            return Err(VmError::NotSupported);
+        }
+        if paddr < lendable.start || end > lendable.end {
+            return Err(VmError::OutOfRange);
+        }
         let count = usize::try_from(size / PAGE).map_err(|_| VmError::NoMemory)?;
         let mut list: Vec<FrameOf<P>> = Vec::new();
         list.try_reserve_exact(count)

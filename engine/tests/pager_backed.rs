@@ -564,3 +564,26 @@ fn faults_through_mappings_report_what_to_wait_for() {
     drop((vmo, clone, aux, partly, one));
     assert_eq!(frames.frames_in_use(), 0);
 }
+
+/// A pinned frame must stay where it is: a supply from a source range holding a pinned page is
+/// BAD_STATE and moves nothing; once unpinned, the same supply works (found by the fuzzer).
+#[test]
+fn supply_from_a_pinned_source_is_refused() {
+    let frames = Arc::new(InMemoryFrames::with_limit(64));
+    let vmo = pager_vmo(&frames, 4, false);
+    let aux = filled(&frames, 2, 1);
+    aux.pin(P, P).unwrap();
+    let before = frames.frames_in_use();
+    assert_eq!(vmo.supply(0, 2 * P, &aux, 0), Err(VmError::BadState));
+    assert_eq!(frames.frames_in_use(), before);
+    assert_eq!(vmo.missing_range(0, 4 * P), Some((0, 4 * P)));
+    assert_eq!((byte(&aux, 0), byte(&aux, 1)), (1, 2));
+    assert_eq!(aux.pin_count(P), 1);
+    // The unpinned page alone may go.
+    vmo.supply(0, P, &aux, 0).unwrap();
+    aux.unpin(P, P).unwrap();
+    vmo.supply(P, P, &aux, P).unwrap();
+    assert_eq!((byte(&vmo, 0), byte(&vmo, 1)), (1, 2));
+    check(&vmo);
+    check(&aux);
+}
