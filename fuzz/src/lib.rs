@@ -1,8 +1,12 @@
 //! Coverage-guided fuzzing of the system-call boundary. Bytes decode (with `arbitrary`) into a
-//! sequence of Zircon, Magenta and Jinue calls ([`calls`]); [`world`] runs them against a real
-//! kernel and, side by side, against the engine's naive reference model, predicting every
-//! status from the spec's check order and comparing bytes, info, frames in use, family
-//! invariants and translations after every call, and that nothing leaks at the end.
+//! sequence of Zircon, Magenta and Jinue calls ([`calls`]), device memory (IOMMU, BTI, pins,
+//! contiguous and physical VMOs) and user pagers with their ports included; [`world`] runs them
+//! against a real kernel and, side by side, against the engine's naive reference model (plus
+//! the harness's own tables of what the model does not know: pins, contiguous, physical and
+//! pager-backed VMOs, ports), predicting every status from the documented check orders and
+//! comparing bytes, info, frames in use, family invariants, translations, pins and queued
+//! packets after every call, and that nothing leaks at the end. No call that would wait for a
+//! pager is ever issued.
 //!
 //! The libFuzzer target (`fuzz/libfuzzer`, run by `fuzz/run`) and the replay tests
 //! (`fuzz/tests/replay.rs`, part of `cargo test`) share [`run_bytes`].

@@ -6,25 +6,53 @@
 //! use, every family's invariants and every translation are compared after every call. When
 //! the sequence ends everything is closed and no frame may stay in use.
 //!
+//! The reference model knows anonymous VMOs and their clones. What it does not know is kept
+//! beside it (module `families`): contiguous VMOs and pager-backed VMOs are model VMOs whose
+//! pages the harness commits, fills and zeroes the way the kernel does (all of a contiguous
+//! VMO's pages are committed at creation and ZERO keeps them; supplied pages of a pager-backed
+//! VMO are written into it and a page supplied as zeros is an empty page), with the pager's
+//! supplied pages and each one-way clone's own pages tracked here so that a call that would
+//! wait for the pager is known in advance; physical VMOs are the harness's own, each a window
+//! onto a live contiguous VMO's frames; pins are counted per page of the VMO holding the pages
+//! (module `devices`), which decides the refusals they cause and keeps the frames that ZERO
+//! would otherwise free. Ports and pagers are modelled in module `paging`.
+//!
+//! The harness is single-threaded: a call that would wait for a pager (a page not supplied yet,
+//! the VMO attached and its pager alive) is never issued. The harness predicts that from its
+//! own tables and asks the kernel too (its missing range and binding), so that a disagreement
+//! is reported as a divergence instead of hanging the run.
+//!
+//! `VM_FUZZ_TRACE=1` prints every call and status.
+//!
 //! A divergence is returned as a message naming the step; the fuzz target turns it into a
 //! crash, the replay tests into a failure.
 
-use std::collections::BTreeMap;
+mod devices;
+mod families;
+mod paging;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use vm_engine::{ChildKind, FrameSource, VmError};
+use zircon::kernel::bti::Bti;
 use zircon::kernel::jinue::{Errno, MCloneArgs};
 use zircon::kernel::magenta::MX_VMO_CLONE_COPY_ON_WRITE;
+use zircon::kernel::port::PortPacket;
 use zircon::kernel::rights::{Rights, SAME_RIGHTS};
 use zircon::kernel::status::*;
 use zircon::kernel::zircon::*;
-use zircon::kernel::{HandleValue, Kernel, Name, Object, Process, Status, UserBuffer, UserBytes};
+use zircon::kernel::{
+    HandleValue, Kernel, Name, Object, Process, Status, UserBuffer, UserBytes, VmoObject,
+};
 use zircon::{HostPlatform, MemfdFrames};
 
 use crate::calls::{
     Amount, AmountChoice, Call, ChildType, HandleArg, HandleChoice, Hostile, Len, MapPerms, RangeOp,
 };
 use crate::model::{Model, VmoId, PAGE};
+
+use families::{Fam, Gate, Meta};
 
 /// The most frames the kernel may ever have in use; [`Call::SetFrameLimit`] moves the limit
 /// below this.
@@ -39,9 +67,15 @@ const JINUE_SLOTS: usize = 12;
 const CLONE_SLOTS: u64 = 4;
 const SLOT_BYTES: u64 = 16 * PAGE;
 const MAX_VMO: u64 = 1 << 48;
+/// The longest ZERO issued on a one-way clone (or a slice of one), whose every page the model
+/// visits (and the kernel too, taking heap for each: see `kernel_bug_zero_of_a_long_clone_range`
+/// in `tests/replay.rs`).
+const MAX_MARKED_ZERO: u64 = 1024 * PAGE;
 
 type HostKernel = Kernel<HostPlatform>;
 type HostProcess = Arc<Process<HostPlatform>>;
+type HostVmo = Arc<VmoObject<HostPlatform>>;
+type HostBti = Arc<Bti<HostPlatform>>;
 
 /// A handle the harness holds.
 #[derive(Clone, Copy, Debug)]
@@ -79,6 +113,42 @@ struct JinueChild {
     pieces: Vec<ClonedPiece>,
 }
 
+/// A non-VMO object the harness holds a handle to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Obj {
+    Resource,
+    Iommu,
+    /// By index into the BTIs.
+    Bti(usize),
+    /// By PMT id.
+    Pmt(u64),
+    /// By index into the ports.
+    Port(usize),
+    /// By index into the pagers.
+    Pager(usize),
+}
+
+/// A handle to a non-VMO object.
+#[derive(Clone, Copy, Debug)]
+struct OtherHandle {
+    value: HandleValue,
+    obj: Obj,
+    rights: Rights,
+}
+
+/// What a call's handle argument names.
+#[derive(Clone, Copy, Debug)]
+enum Named {
+    /// A handle of a non-VMO object.
+    Other(OtherHandle),
+    /// A VMO handle.
+    Vmo,
+    /// The root VMAR's handle.
+    Vmar,
+    /// No handle (`ZX_ERR_BAD_HANDLE`).
+    Nothing,
+}
+
 /// What a run did, for the replay tests' coverage minimums and the fuzz figures.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
@@ -88,6 +158,36 @@ pub struct Stats {
     pub no_memory: u64,
     pub mapped_accesses: u64,
     pub jinue_clones: u64,
+    /// Successful `zx_bti_pin`s.
+    pub pins: u64,
+    /// Successful `zx_pmt_unpin`s of a PMT.
+    pub unpins: u64,
+    /// PMT handles closed without unpinning (their pins quarantined).
+    pub quarantined: u64,
+    /// `zx_bti_release_quarantine`s that released at least one pin.
+    pub quarantine_releases: u64,
+    /// Pins refused because their BTI had pins in quarantine.
+    pub quarantine_refusals: u64,
+    /// DECOMMITs, shrinks and snapshots refused with `ZX_ERR_BAD_STATE` because of pinned pages.
+    pub pinned_refusals: u64,
+    /// ZEROs over pinned pages (zeroed in place).
+    pub pinned_zeroes: u64,
+    /// Successful `zx_vmo_create_contiguous`.
+    pub contiguous: u64,
+    /// Successful `zx_vmo_create_physical`.
+    pub physical: u64,
+    /// Mapped accesses through a physical VMO's mapping.
+    pub physical_accesses: u64,
+    /// Successful `zx_pager_create_vmo`.
+    pub pager_vmos: u64,
+    /// Successful `zx_pager_supply_pages` of at least one page.
+    pub supplies: u64,
+    /// Accesses refused with `ZX_ERR_BAD_STATE` because the pager will not supply the page.
+    pub pager_refusals: u64,
+    /// Packets `zx_port_wait` returned.
+    pub packets: u64,
+    /// Calls not issued because they would have waited for a pager.
+    pub blocked: u64,
 }
 
 /// A run of one sequence.
@@ -99,14 +199,37 @@ pub struct World {
     self_handle: HandleValue,
     root_vmar: HandleValue,
     root_base: u64,
+    /// The frame limit the kernel's frame source has now.
+    frame_limit: usize,
     model: Model,
     handles: Vec<HeldHandle>,
     dead: Vec<HandleValue>,
-    /// Handles and mappings (here and in Jinue processes) keeping each VMO open.
+    /// Handles and mappings (here and in Jinue processes), pins, and the harness's own anchors
+    /// keeping each VMO open.
     refs: BTreeMap<VmoId, usize>,
+    /// What the harness knows of every VMO beyond the model (see module `families`).
+    meta: BTreeMap<VmoId, Meta>,
+    phys: BTreeMap<VmoId, families::PhysVmo>,
+    next_phys: u64,
+    contigs: BTreeMap<VmoId, families::Contig>,
+    /// Handles to objects other than VMOs.
+    others: Vec<OtherHandle>,
+    /// The root resource's first handle, which the harness never closes.
+    resource: HandleValue,
+    btis: Vec<HostBti>,
+    pmts: BTreeMap<u64, devices::PmtRec>,
+    next_pmt: u64,
+    /// How many times each page is pinned, by the VMO holding the pages (a slice's target) and
+    /// page there.
+    pins: BTreeMap<(VmoId, u64), u32>,
+    ports: Vec<paging::PortRec>,
+    pagers: Vec<paging::PagerRec>,
+    pager_fams: Vec<paging::PagerFam>,
     mappings: Vec<HeldMapping>,
     jinue: BTreeMap<usize, JinueChild>,
     step: usize,
+    /// `VM_FUZZ_TRACE` is set: every call and status is printed.
+    trace: bool,
     pub stats: Stats,
 }
 
@@ -119,6 +242,20 @@ fn check<T: std::fmt::Debug + PartialEq>(what: &str, expected: T, actual: T) -> 
         Ok(())
     } else {
         Err(mismatch(what, expected, actual))
+    }
+}
+
+/// [`check`], naming what is compared only when it differs (the checks after every call are
+/// many).
+fn check_that<T: std::fmt::Debug + PartialEq>(
+    what: impl FnOnce() -> String,
+    expected: T,
+    actual: T,
+) -> Result<(), String> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(mismatch(&what(), expected, actual))
     }
 }
 
@@ -137,8 +274,8 @@ fn status_of(error: VmError) -> Status {
         VmError::AccessDenied => ZX_ERR_ACCESS_DENIED,
         VmError::NotFound => ZX_ERR_NOT_FOUND,
         VmError::Unavailable => ZX_ERR_UNAVAILABLE,
-        // The fuzzer creates no pager-backed VMO; were one to block, the kernel would report
-        // a pager that cannot populate its pages this way.
+        // The harness never lets a call wait for a pager (see the module documentation); a
+        // pager that will not populate its pages is reported this way.
         VmError::ShouldWait => ZX_ERR_BAD_STATE,
     }
 }
@@ -166,16 +303,37 @@ fn vmo_size(size: u64) -> Result<u64, Status> {
         .ok_or(ZX_ERR_OUT_OF_RANGE)
 }
 
+/// Whether `[offset, offset + len)` lies within `size` bytes.
+fn within(offset: u64, len: u64, size: u64) -> bool {
+    offset.checked_add(len).is_some_and(|end| end <= size)
+}
+
+/// The pages `[offset, offset + len)` touches (meaningful for a range within a VMO).
+fn touched(offset: u64, len: u64) -> std::ops::Range<u64> {
+    if len == 0 {
+        return 0..0;
+    }
+    offset / PAGE..offset.saturating_add(len).div_ceil(PAGE)
+}
+
 /// The pattern a write of `fill` puts at absolute VMO byte `at`: varies within a page so that
 /// a misplaced copy shows.
 fn pattern(fill: u8, at: u64, len: usize) -> Vec<u8> {
-    (0..len as u64)
+    // Periodic in 256 bytes: one period, then copies (cheap in unoptimized builds).
+    let period: Vec<u8> = (0..256u64.min(len as u64))
         .map(|i| fill ^ (at.wrapping_add(i) as u8).wrapping_mul(31))
-        .collect()
+        .collect();
+    let mut bytes = Vec::with_capacity(len);
+    while bytes.len() < len {
+        let part = (len - bytes.len()).min(period.len());
+        bytes.extend_from_slice(&period[..part]);
+    }
+    bytes
 }
 
 impl World {
-    /// A fresh kernel with one booted process.
+    /// A fresh kernel with one booted process, which holds the root resource and a dummy
+    /// IOMMU, a BTI, a port and a pager of its own from the start.
     pub fn new() -> Result<Self, String> {
         let frames = Arc::new(
             MemfdFrames::with_limit(FRAME_CAPACITY).map_err(|e| format!("frame file: {e:?}"))?,
@@ -192,25 +350,47 @@ impl World {
                 Rights::READ | Rights::WRITE,
             )
             .map_err(|s| format!("self handle: {s}"))?;
+        let resource = kernel
+            .create_root_resource(&process)
+            .map_err(|s| format!("root resource: {s}"))?;
         let root_base = process.address_space().range().0;
         let mut model = Model::new();
         model.set_frame_limit(Some(FRAME_CAPACITY as u64));
-        Ok(World {
+        let mut world = World {
             frames,
             kernel,
             process,
             self_handle,
             root_vmar,
             root_base,
+            frame_limit: FRAME_CAPACITY,
             model,
             handles: Vec::new(),
             dead: Vec::new(),
             refs: BTreeMap::new(),
+            meta: BTreeMap::new(),
+            phys: BTreeMap::new(),
+            next_phys: 0,
+            contigs: BTreeMap::new(),
+            others: Vec::new(),
+            resource,
+            btis: Vec::new(),
+            pmts: BTreeMap::new(),
+            next_pmt: 0,
+            pins: BTreeMap::new(),
+            ports: Vec::new(),
+            pagers: Vec::new(),
+            pager_fams: Vec::new(),
             mappings: Vec::new(),
             jinue: BTreeMap::new(),
             step: 0,
+            trace: std::env::var_os("VM_FUZZ_TRACE").is_some(),
             stats: Stats::default(),
-        })
+        };
+        world.hold_other(resource, Obj::Resource, Rights::DEFAULT_RESOURCE)?;
+        world.boot_objects()?;
+        world.stats = Stats::default();
+        Ok(world)
     }
 
     /// Runs `calls`, checking every result, then closes everything and checks nothing leaked.
@@ -229,6 +409,9 @@ impl World {
     pub fn step(&mut self, call: Call) -> Result<(), String> {
         self.step += 1;
         self.stats.calls += 1;
+        if self.trace {
+            eprintln!("step {}: {call:?}", self.step);
+        }
         self.call(call).and_then(|()| self.check_state())
     }
 
@@ -239,6 +422,9 @@ impl World {
         let Some(held) = self.handles.first().copied() else {
             return false;
         };
+        if families::is_phys(held.vmo) {
+            return false;
+        }
         self.model.write(held.vmo, 0, &[byte]).is_ok()
     }
 
@@ -283,16 +469,38 @@ impl World {
     }
 
     fn add_ref(&mut self, vmo: VmoId) {
-        *self.refs.entry(vmo).or_default() += 1;
+        let count = self.refs.entry(vmo).or_default();
+        *count += 1;
+        if *count == 1 {
+            if let Fam::Pager(f) = self.meta[&vmo].fam {
+                self.pager_fams[f].live += 1;
+            }
+        }
     }
 
-    /// Drops one reference; the model closes the VMO with its last.
+    /// Drops one reference; the VMO closes with its last (a contiguous VMO's anchor goes once
+    /// it is all that is left).
     fn drop_ref(&mut self, vmo: VmoId) {
         let count = self.refs.get_mut(&vmo).expect("a held VMO");
         *count -= 1;
-        if *count == 0 {
-            self.refs.remove(&vmo);
+        if *count == 1 {
+            if let Some(anchor) = self.contigs.get_mut(&vmo).and_then(|c| c.anchor.take()) {
+                // Only the harness's own reference is left: let the kernel close the VMO.
+                drop(anchor);
+                *self.refs.get_mut(&vmo).expect("a held VMO") = 0;
+            }
+        }
+        if self.refs[&vmo] > 0 {
+            return;
+        }
+        self.refs.remove(&vmo);
+        if families::is_phys(vmo) {
+            self.phys_close(vmo);
+        } else {
             self.model.close(vmo);
+        }
+        if let Fam::Pager(f) = self.meta[&vmo].fam {
+            self.pager_member_gone(f);
         }
     }
 
@@ -314,6 +522,28 @@ impl World {
 
     fn room_for_handle(&self) -> bool {
         self.handles.len() < MAX_HANDLES
+    }
+
+    /// The VMO object a handle of the harness names, straight from the handle table.
+    fn vmo_object(&self, value: HandleValue) -> Result<HostVmo, String> {
+        match self.sys().lookup(value) {
+            Ok((Object::Vmo(vmo), _)) => Ok(vmo),
+            Ok(_) => Err("a held VMO handle names another object".into()),
+            Err(s) => Err(format!("a held handle is gone: {s}")),
+        }
+    }
+
+    /// Forgets a handle the kernel no longer has (closed, or consumed by `zx_pmt_unpin`).
+    fn forget_handle(&mut self, value: HandleValue) {
+        if let Some(at) = self.handles.iter().position(|h| h.value == value) {
+            let held = self.handles.remove(at);
+            self.dead.push(value);
+            self.drop_ref(held.vmo);
+        } else if let Some(at) = self.others.iter().position(|h| h.value == value) {
+            let held = self.others.remove(at);
+            self.dead.push(value);
+            self.other_closed(held.obj);
+        }
     }
 
     // -- Calls -----------------------------------------------------------------------------
@@ -393,6 +623,7 @@ impl World {
                     (self.frames.frames_in_use() + usize::from(frames % 16)).min(FRAME_CAPACITY)
                 };
                 self.frames.set_limit(limit);
+                self.frame_limit = limit;
                 self.model.set_frame_limit(Some(limit as u64));
                 Ok(())
             }
@@ -412,6 +643,119 @@ impl World {
                 self.jinue_mclone(mapping, dest, slot, write, bad_prot)
             }
             Call::JinueDestroy { fd } => self.jinue_destroy(usize::from(fd) % 14),
+            Call::IommuCreate { resource, desc } => self.iommu_create(resource, desc),
+            Call::BtiCreate {
+                iommu,
+                options,
+                bti_id,
+            } => self.bti_create(iommu, options >= 224, bti_id),
+            Call::BtiPin {
+                bti,
+                vmo,
+                perms,
+                layout,
+                offset,
+                size,
+                addrs,
+            } => self.bti_pin(
+                bti,
+                vmo,
+                u32::from(perms % 8),
+                layout,
+                Some((amount(offset), amount(size))),
+                addrs,
+            ),
+            Call::BtiPinWhole { bti, vmo } => self.bti_pin(
+                bti,
+                vmo,
+                ZX_BTI_PERM_READ | ZX_BTI_PERM_WRITE,
+                crate::calls::PinLayout::Pages,
+                None,
+                crate::calls::AddrCount::Exact,
+            ),
+            Call::PmtUnpin { pmt } => self.pmt_unpin(pmt),
+            Call::BtiReleaseQuarantine { bti } => self.release_quarantine(bti),
+            Call::VmoCreateContiguous { bti, size, align } => {
+                // Every page is committed at once: at most eight pages usually, so that the
+                // frames last for the rest of the run.
+                let size = match size.choice() {
+                    AmountChoice::Pages(n) => u64::from(n % 9) * PAGE,
+                    _ => amount(size),
+                };
+                self.create_contiguous(bti, size, align)
+            }
+            Call::VmoCreatePhysical { resource, range } => self.create_physical(resource, range),
+            Call::PortCreate { options } => self.port_create(options),
+            Call::PortQueue { port, key, status } => self.port_queue(port, key, status),
+            Call::PortWait { port, short_buffer } => self.port_wait(port, short_buffer),
+            Call::PagerCreate { options } => self.pager_create(options >= 224),
+            Call::PagerCreateVmo {
+                pager,
+                port,
+                size,
+                options,
+                key,
+            } => self.pager_create_vmo(
+                pager,
+                port,
+                amount(size),
+                options & 1 != 0,
+                options >= 224,
+                key,
+            ),
+            Call::PagerSupply {
+                pager,
+                vmo,
+                offset,
+                len,
+                aux,
+                aux_offset,
+            } => self.pager_supply(
+                pager,
+                vmo,
+                amount(offset),
+                amount(len),
+                aux,
+                amount(aux_offset),
+            ),
+            Call::PagerSupplyPages {
+                pager,
+                vmo,
+                first,
+                pages,
+                mask,
+                fill,
+            } => {
+                // Pages of the VMO the handle names, cut at its end.
+                let (_, held, _) = self.resolve_pager_vmo(vmo);
+                let size = held.map_or(0, |held| self.size_of(held.vmo)) / PAGE;
+                let first = u64::from(first) % size.max(1);
+                let pages = (1 + u64::from(pages) % 8).min(size - first.min(size));
+                self.pager_supply(
+                    pager,
+                    vmo,
+                    first * PAGE,
+                    pages * PAGE,
+                    crate::calls::AuxArg::Fresh { mask, fill },
+                    0,
+                )
+            }
+            Call::PagerDetach { pager, vmo } => self.pager_detach(pager, vmo),
+            Call::CloseObject { which, index } => {
+                self.close_object(crate::calls::ObjectKind::closed(which), index)
+            }
+            Call::PinnedOp {
+                pmt,
+                op,
+                offset,
+                len,
+            } => self.pinned_op(pmt, op, offset, len),
+            Call::DuplicateObject {
+                kind,
+                handle,
+                rights,
+                same,
+            } => self.duplicate_object(kind, handle, rights, same),
         }
     }
 
@@ -422,6 +766,9 @@ impl World {
         expected: Result<(), Status>,
         actual: &Result<T, Status>,
     ) -> Result<(), String> {
+        if self.trace {
+            eprintln!("  {what}: expected {expected:?}, the kernel says {actual:?}");
+        }
         match (expected, actual) {
             (Ok(()), Ok(_)) => {
                 self.stats.succeeded += 1;
@@ -456,6 +803,7 @@ impl World {
                 .model
                 .create(size, resizable)
                 .map_err(|e| format!("zx_vmo_create succeeded where the model refuses: {e:?}"))?;
+            self.meta.insert(id, Meta::root(id, Fam::Anon));
             let mut rights = Rights::DEFAULT_VMO;
             if resizable {
                 rights |= Rights::RESIZE;
@@ -521,9 +869,10 @@ impl World {
             Err(status) => return self.outcome("zx_vmo_create_child", Err(status), &actual),
             Ok(parent) => parent,
         };
-        let modelled = self
-            .model
-            .create_child(parent.vmo, engine_kind, offset, size, resizable);
+        let modelled = self.child_of(parent.vmo, engine_kind, offset, size, resizable);
+        if modelled == Err(VmError::BadState) && actual == Err(ZX_ERR_BAD_STATE) {
+            self.stats.pinned_refusals += 1;
+        }
         self.outcome(
             "zx_vmo_create_child",
             modelled.map(|_| ()).map_err(status_of),
@@ -592,9 +941,7 @@ impl World {
             Err(status) => return self.outcome(what, Err(status), &actual),
             Ok(parent) => parent,
         };
-        let modelled =
-            self.model
-                .create_child(parent.vmo, ChildKind::OneWay, offset, size, resizable);
+        let modelled = self.child_of(parent.vmo, ChildKind::OneWay, offset, size, resizable);
         self.outcome(what, modelled.map(|_| ()).map_err(status_of), &actual)?;
         if let (Ok(id), Ok(value)) = (modelled, actual) {
             let rights = match zircon {
@@ -609,6 +956,24 @@ impl World {
         Ok(())
     }
 
+    /// What waiting for the pager means for a call on `held`'s VMO needing `[offset, offset +
+    /// len)`, a range within the VMO: `None` if the call must not be issued (it would wait).
+    fn pager_outcome(
+        &mut self,
+        what: &str,
+        held: HeldHandle,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<Gate>, String> {
+        match self.gate(what, held.value, held.vmo, offset, len)? {
+            Gate::Blocks => {
+                self.stats.blocked += 1;
+                Ok(None)
+            }
+            gate => Ok(Some(gate)),
+        }
+    }
+
     fn vmo_write(
         &mut self,
         vmo: HandleArg,
@@ -618,25 +983,50 @@ impl World {
     ) -> Result<(), String> {
         let (value, held, wrong_type) = self.resolve(vmo);
         let data = pattern(fill, offset, len);
-        let actual = self.sys().vmo_write(value, UserBytes::new(&data), offset);
         let expected = match Self::expect_vmo(held, wrong_type, Rights::WRITE) {
             Err(status) => Err(status),
-            Ok(held) => self.model.write(held.vmo, offset, &data).map_err(status_of),
+            Ok(held) if self.fam(held.vmo) == Fam::Phys => Err(ZX_ERR_NOT_SUPPORTED),
+            Ok(held) if !within(offset, len as u64, self.size_of(held.vmo)) => {
+                Err(ZX_ERR_OUT_OF_RANGE)
+            }
+            Ok(held) => match self.pager_outcome("zx_vmo_write", held, offset, len as u64)? {
+                None => return Ok(()),
+                Some(Gate::BadState) => Err(ZX_ERR_BAD_STATE),
+                Some(_) => self
+                    .content_write(held.vmo, offset, &data)
+                    .map_err(status_of),
+            },
         };
+        let actual = self.sys().vmo_write(value, UserBytes::new(&data), offset);
+        self.count_pager_refusal(expected, &actual);
         self.outcome("zx_vmo_write", expected, &actual)
     }
 
     fn vmo_read(&mut self, vmo: HandleArg, offset: u64, len: usize) -> Result<(), String> {
         let (value, held, wrong_type) = self.resolve(vmo);
+        let expected = match Self::expect_vmo(held, wrong_type, Rights::READ) {
+            Err(status) => Err(status),
+            Ok(held) if self.fam(held.vmo) == Fam::Phys => Err(ZX_ERR_NOT_SUPPORTED),
+            Ok(held) if !within(offset, len as u64, self.size_of(held.vmo)) => {
+                Err(ZX_ERR_OUT_OF_RANGE)
+            }
+            Ok(held) => match self.pager_outcome("zx_vmo_read", held, offset, len as u64)? {
+                None => return Ok(()),
+                Some(Gate::BadState) => Err(ZX_ERR_BAD_STATE),
+                Some(_) => self.content_read(held.vmo, offset, len).map_err(status_of),
+            },
+        };
         let mut out = vec![0xA5; len];
         let actual = self
             .sys()
             .vmo_read(value, UserBuffer::new(&mut out), offset);
-        let expected = Self::expect_vmo(held, wrong_type, Rights::READ)
-            .and_then(|held| self.model.read(held.vmo, offset, len).map_err(status_of));
         match (&expected, &actual) {
             (Ok(bytes), Ok(())) => {
-                if let Some(at) = bytes.iter().zip(&out).position(|(a, b)| a != b) {
+                let differ = bytes[..] != out[..];
+                if let Some(at) = differ
+                    .then(|| bytes.iter().zip(&out).position(|(a, b)| a != b))
+                    .flatten()
+                {
                     return Err(format!(
                         "zx_vmo_read at {offset:#x}: byte {at} is {:#04x}, the model has {:#04x}",
                         out[at], bytes[at]
@@ -645,24 +1035,40 @@ impl World {
                 self.stats.succeeded += 1;
                 Ok(())
             }
-            _ => self.outcome("zx_vmo_read", expected.map(|_| ()), &actual),
+            _ => {
+                let expected = expected.map(|_| ());
+                self.count_pager_refusal(expected, &actual);
+                self.outcome("zx_vmo_read", expected, &actual)
+            }
+        }
+    }
+
+    /// Counts a refusal because a pager will not supply a page.
+    fn count_pager_refusal<T>(&mut self, expected: Result<(), Status>, actual: &Result<T, Status>) {
+        if expected == Err(ZX_ERR_BAD_STATE) && matches!(actual, Err(ZX_ERR_BAD_STATE)) {
+            self.stats.pager_refusals += 1;
         }
     }
 
     fn set_size(&mut self, vmo: HandleArg, size: u64) -> Result<(), String> {
         let (value, held, wrong_type) = self.resolve(vmo);
-        let actual = self.sys().vmo_set_size(value, size);
         let expected = match Self::expect_vmo(held, wrong_type, Rights::WRITE) {
             Err(status) => Err(status),
+            Ok(held) if self.fam(held.vmo) == Fam::Phys => Err(ZX_ERR_UNAVAILABLE),
             Ok(held) => {
                 let resizable = self.model.infos()[&held.vmo].resizable;
                 if resizable && !held.rights.contains(Rights::RESIZE) {
                     Err(ZX_ERR_ACCESS_DENIED)
                 } else {
-                    self.model.set_size(held.vmo, size).map_err(status_of)
+                    let result = self.resize(held.vmo, size);
+                    if result == Err(VmError::BadState) {
+                        self.stats.pinned_refusals += 1;
+                    }
+                    result.map_err(status_of)
                 }
             }
         };
+        let actual = self.sys().vmo_set_size(value, size);
         self.outcome("zx_vmo_set_size", expected, &actual)
     }
 
@@ -671,7 +1077,7 @@ impl World {
         vmo: HandleArg,
         op: RangeOp,
         offset: u64,
-        size: u64,
+        mut size: u64,
     ) -> Result<(), String> {
         let (value, held, wrong_type) = self.resolve(vmo);
         let (number, right) = match op {
@@ -685,26 +1091,96 @@ impl World {
             RangeOp::Lookup(n) => usize::from(n % 20),
             _ => 0,
         };
-        let mut buffer = vec![0u8; entries * 8];
-        let actual =
-            self.sys()
-                .vmo_op_range(value, number, offset, size, UserBuffer::new(&mut buffer));
+        let what = "zx_vmo_op_range";
         let expected = match Self::expect_vmo(held, wrong_type, Rights::empty()) {
             Err(status) => Err(status),
             Ok(_) if matches!(op, RangeOp::Unknown) => Err(ZX_ERR_INVALID_ARGS),
             Ok(held) if !held.rights.contains(right) => Err(ZX_ERR_ACCESS_DENIED),
-            Ok(held) => match op {
-                RangeOp::Commit => self.model.commit(held.vmo, offset, size),
-                RangeOp::Decommit => self.model.decommit(held.vmo, offset, size),
-                RangeOp::Zero => self.model.zero(held.vmo, offset, size),
-                _ => self
-                    .model
-                    .lookup(held.vmo, offset, size, entries)
-                    .map(|_| ()),
+            Ok(held) => {
+                let fam = self.fam(held.vmo);
+                let in_range = within(offset, size, self.size_of(held.vmo));
+                match op {
+                    RangeOp::Commit | RangeOp::Decommit | RangeOp::Zero if fam == Fam::Phys => {
+                        Err(ZX_ERR_NOT_SUPPORTED)
+                    }
+                    // Contiguous frames stay for the VMO's life; a pager's pages are only
+                    // decommitted by Zircon for VMOs of zx_vmo_create: before the range.
+                    RangeOp::Decommit if fam != Fam::Anon => Err(ZX_ERR_NOT_SUPPORTED),
+                    RangeOp::Decommit => {
+                        let result = self.decommit(held.vmo, offset, size);
+                        if result == Err(VmError::BadState) {
+                            self.stats.pinned_refusals += 1;
+                        }
+                        result.map_err(status_of)
+                    }
+                    RangeOp::Commit | RangeOp::Zero if !in_range => Err(ZX_ERR_OUT_OF_RANGE),
+                    RangeOp::Commit | RangeOp::Zero => {
+                        // A one-way clone's ZERO visits every page in the model (and in the
+                        // engine while its parent is open): long ranges are cut short, as the
+                        // engine's property tests cut them.
+                        if matches!(op, RangeOp::Zero)
+                            && self.model.zero_marks_every_page(held.vmo)
+                            && size > MAX_MARKED_ZERO
+                        {
+                            size = MAX_MARKED_ZERO;
+                        }
+                        match self.pager_outcome(what, held, offset, size)? {
+                            None => return Ok(()),
+                            Some(Gate::BadState) => Err(ZX_ERR_BAD_STATE),
+                            Some(_) if matches!(op, RangeOp::Commit) => {
+                                self.commit(held.vmo, offset, size).map_err(status_of)
+                            }
+                            Some(_) => self.zero(held.vmo, offset, size).map_err(status_of),
+                        }
+                    }
+                    RangeOp::Lookup(_) => {
+                        // Size, range and room come before any wait for the pager.
+                        let pages = touched(offset, size);
+                        if size == 0 {
+                            Err(ZX_ERR_INVALID_ARGS)
+                        } else if !in_range {
+                            Err(ZX_ERR_OUT_OF_RANGE)
+                        } else if (entries as u64) < pages.end - pages.start {
+                            Err(ZX_ERR_BUFFER_TOO_SMALL)
+                        } else if fam == Fam::Phys {
+                            Ok(())
+                        } else {
+                            match self.pager_outcome(what, held, offset, size)? {
+                                None => return Ok(()),
+                                Some(Gate::BadState) => Err(ZX_ERR_BAD_STATE),
+                                Some(_) => self
+                                    .model
+                                    .lookup(held.vmo, offset, size, entries)
+                                    .map(|_| ())
+                                    .map_err(status_of),
+                            }
+                        }
+                    }
+                    RangeOp::Unknown => unreachable!("refused above"),
+                }
             }
-            .map_err(status_of),
         };
-        self.outcome("zx_vmo_op_range", expected, &actual)
+        let mut buffer = vec![0u8; entries * 8];
+        let actual =
+            self.sys()
+                .vmo_op_range(value, number, offset, size, UserBuffer::new(&mut buffer));
+        self.count_pager_refusal(expected, &actual);
+        self.outcome(what, expected, &actual)?;
+        if let (Some(held), RangeOp::Lookup(_), Ok(())) = (held, op, actual) {
+            let addresses: Vec<u64> = buffer
+                .chunks_exact(8)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")))
+                .collect();
+            let pages = touched(offset, size);
+            let count = (pages.end - pages.start) as usize;
+            self.check_addresses(
+                "ZX_VMO_OP_LOOKUP",
+                held.vmo,
+                pages.start,
+                &addresses[..count],
+            )?;
+        }
+        Ok(())
     }
 
     fn duplicate(&mut self, handle: HandleArg, rights: u32, same: bool) -> Result<(), String> {
@@ -759,9 +1235,7 @@ impl World {
         };
         self.outcome("zx_handle_close", expected, &actual)?;
         if let Some(held) = held {
-            self.handles.retain(|h| h.value != held.value);
-            self.dead.push(held.value);
-            self.drop_ref(held.vmo);
+            self.forget_handle(held.value);
         }
         Ok(())
     }
@@ -855,9 +1329,52 @@ impl World {
         )
     }
 
+    /// The pages a memory call of `len` bytes at `addr` inside `mapping` visits, in order, as
+    /// (address, bytes, offset in the VMO), up to the mapping's end.
+    fn memory_pages(mapping: HeldMapping, addr: u64, len: usize) -> Vec<(u64, usize, u64)> {
+        let end = (addr + len as u64).min(mapping.addr + mapping.len);
+        let mut pages = Vec::new();
+        let mut at = addr;
+        while at < end {
+            let page_end = (at / PAGE + 1) * PAGE;
+            let part = (page_end.min(end) - at) as usize;
+            pages.push((at, part, mapping.vmo_offset + (at - mapping.addr)));
+            at += part as u64;
+        }
+        pages
+    }
+
+    /// Whether a memory call of `len` bytes at `addr` inside `mapping` would wait for a pager:
+    /// it goes page by page and stops at the VMO's end or at a page its pager will not supply.
+    fn memory_blocks(&self, mapping: HeldMapping, addr: u64, len: usize) -> Result<bool, String> {
+        let size = self.size_of(mapping.vmo);
+        for (at, _, vmo_at) in Self::memory_pages(mapping, addr, len) {
+            if vmo_at >= size {
+                return Ok(false);
+            }
+            let page = vmo_at / PAGE;
+            let predicted = self.pager_gate(mapping.vmo, page..page + 1);
+            let kernel = self.kernel_mapping_gate(at);
+            if predicted != kernel {
+                return Err(format!(
+                    "the page at {at:#x} (offset {vmo_at:#x} of {:?}): the harness predicts \
+                     {predicted:?} from its pager, the kernel's state says {kernel:?}",
+                    mapping.vmo
+                ));
+            }
+            match predicted {
+                Gate::Blocks => return Ok(true),
+                Gate::BadState => return Ok(false),
+                Gate::Clear => {}
+            }
+        }
+        Ok(false)
+    }
+
     /// What a memory call of `len` bytes at `addr` inside `mapping` moves: page by page until
     /// the VMO's end or a page that fails, as a faulting thread would. `write` carries the
-    /// bytes to write (the model is changed as the call goes).
+    /// bytes to write (the model is changed as the call goes). The caller checked that it does
+    /// not wait for a pager.
     fn model_memory_access(
         &mut self,
         mapping: HeldMapping,
@@ -865,28 +1382,25 @@ impl World {
         len: usize,
         write: Option<&[u8]>,
     ) -> Result<Vec<u8>, Status> {
-        let end = (addr + len as u64).min(mapping.addr + mapping.len);
         let mut done = Vec::new();
-        let mut at = addr;
-        while at < end {
-            let page_end = (at / PAGE + 1) * PAGE;
-            let part = (page_end.min(end) - at) as usize;
-            let vmo_at = mapping.vmo_offset + (at - mapping.addr);
-            let result = if vmo_at >= self.model.size(mapping.vmo) {
+        let size = self.size_of(mapping.vmo);
+        for (at, part, vmo_at) in Self::memory_pages(mapping, addr, len) {
+            let page = vmo_at / PAGE;
+            let result = if vmo_at >= size {
                 Err(ZX_ERR_OUT_OF_RANGE)
+            } else if self.pager_gate(mapping.vmo, page..page + 1) != Gate::Clear {
+                Err(ZX_ERR_BAD_STATE)
             } else {
                 match write {
                     Some(data) => {
                         let from = (at - addr) as usize;
                         let bytes = &data[from..from + part];
-                        self.model
-                            .write(mapping.vmo, vmo_at, bytes)
+                        self.content_write(mapping.vmo, vmo_at, bytes)
                             .map(|()| bytes.to_vec())
                             .map_err(status_of)
                     }
                     None => self
-                        .model
-                        .read(mapping.vmo, vmo_at, part)
+                        .content_read(mapping.vmo, vmo_at, part)
                         .map_err(status_of),
                 }
             };
@@ -895,26 +1409,38 @@ impl World {
                 Err(status) if done.is_empty() => return Err(status),
                 Err(_) => break,
             }
-            at += part as u64;
         }
         Ok(done)
+    }
+
+    /// Counts a mapped access, and one through a physical VMO.
+    fn count_access(&mut self, mapping: Option<HeldMapping>) {
+        self.stats.mapped_accesses += 1;
+        if mapping.is_some_and(|m| families::is_phys(m.vmo)) {
+            self.stats.physical_accesses += 1;
+        }
     }
 
     fn write_memory(&mut self, index: u8, offset: u16, len: usize, fill: u8) -> Result<(), String> {
         let (addr, mapping) = self.memory_target(index, offset);
         let data = pattern(fill, addr, len);
-        let actual = self
-            .sys()
-            .process_write_memory(self.self_handle, addr, UserBytes::new(&data));
         let expected = match mapping {
             _ if len == 0 => Err(ZX_ERR_INVALID_ARGS),
             None => Err(ZX_ERR_NO_MEMORY),
             Some(mapping) if !mapping.writable => Err(ZX_ERR_ACCESS_DENIED),
-            Some(mapping) => self
-                .model_memory_access(mapping, addr, len, Some(&data))
-                .map(|done| done.len()),
+            Some(mapping) => {
+                if self.memory_blocks(mapping, addr, len)? {
+                    self.stats.blocked += 1;
+                    return Ok(());
+                }
+                self.model_memory_access(mapping, addr, len, Some(&data))
+                    .map(|done| done.len())
+            }
         };
-        self.stats.mapped_accesses += 1;
+        let actual = self
+            .sys()
+            .process_write_memory(self.self_handle, addr, UserBytes::new(&data));
+        self.count_access(mapping);
         match (expected, actual) {
             (Ok(expected), Ok(done)) => {
                 check("bytes zx_process_write_memory wrote", expected, done)?;
@@ -922,23 +1448,31 @@ impl World {
                 Ok(())
             }
             (expected, actual) => {
-                self.outcome("zx_process_write_memory", expected.map(|_| ()), &actual)
+                let expected = expected.map(|_| ());
+                self.count_pager_refusal(expected, &actual);
+                self.outcome("zx_process_write_memory", expected, &actual)
             }
         }
     }
 
     fn read_memory(&mut self, index: u8, offset: u16, len: usize) -> Result<(), String> {
         let (addr, mapping) = self.memory_target(index, offset);
+        let expected = match mapping {
+            _ if len == 0 => Err(ZX_ERR_INVALID_ARGS),
+            None => Err(ZX_ERR_NO_MEMORY),
+            Some(mapping) => {
+                if self.memory_blocks(mapping, addr, len)? {
+                    self.stats.blocked += 1;
+                    return Ok(());
+                }
+                self.model_memory_access(mapping, addr, len, None)
+            }
+        };
         let mut out = vec![0x5A; len];
         let actual =
             self.sys()
                 .process_read_memory(self.self_handle, addr, UserBuffer::new(&mut out));
-        let expected = match mapping {
-            _ if len == 0 => Err(ZX_ERR_INVALID_ARGS),
-            None => Err(ZX_ERR_NO_MEMORY),
-            Some(mapping) => self.model_memory_access(mapping, addr, len, None),
-        };
-        self.stats.mapped_accesses += 1;
+        self.count_access(mapping);
         match (expected, actual) {
             (Ok(expected), Ok(done)) => {
                 check("bytes zx_process_read_memory read", expected.len(), done)?;
@@ -951,7 +1485,9 @@ impl World {
                 Ok(())
             }
             (expected, actual) => {
-                self.outcome("zx_process_read_memory", expected.map(|_| ()), &actual)
+                let expected = expected.map(|_| ());
+                self.count_pager_refusal(expected, &actual);
+                self.outcome("zx_process_read_memory", expected, &actual)
             }
         }
     }
@@ -1132,20 +1668,27 @@ impl World {
         self.model.check();
         let infos = self.model.infos();
         let mut seen = BTreeMap::new();
+        // Each family's invariants once (they cover the whole family).
+        let mut families = BTreeSet::new();
         for held in &self.handles {
             if seen.insert(held.vmo, held.value).is_some() {
                 continue;
             }
-            let (object, _) = self
-                .sys()
-                .lookup(held.value)
-                .map_err(|s| format!("a held handle is gone: {s}"))?;
-            let Object::Vmo(vmo) = object else {
-                return Err("a held VMO handle names another object".into());
-            };
-            let engine = vmo.vmo();
+            let object = self.vmo_object(held.value)?;
+            let engine = object.vmo();
             let info = engine.info();
-            let expected = infos[&held.vmo];
+            let expected = if families::is_phys(held.vmo) {
+                self.phys_info(held.vmo)
+            } else {
+                let expected = infos[&held.vmo];
+                (
+                    expected.size,
+                    expected.committed_bytes,
+                    expected.populated_bytes,
+                    expected.resizable,
+                    expected.num_children,
+                )
+            };
             let actual = (
                 info.size,
                 info.committed_bytes,
@@ -1153,18 +1696,12 @@ impl World {
                 info.resizable,
                 info.num_children,
             );
-            check(
-                &format!("info of {:?}", held.vmo),
-                (
-                    expected.size,
-                    expected.committed_bytes,
-                    expected.populated_bytes,
-                    expected.resizable,
-                    expected.num_children,
-                ),
-                actual,
-            )?;
-            engine.check_family_invariants()?;
+            check_that(|| format!("info of {:?}", held.vmo), expected, actual)?;
+            self.check_kind(held.vmo, &object)?;
+            self.check_aliased_bytes(held.vmo, &object)?;
+            if families.insert(engine.family_id()) {
+                engine.check_family_invariants()?;
+            }
         }
         check(
             "frames in use",
@@ -1175,14 +1712,18 @@ impl World {
         for child in self.jinue.values() {
             child.process.address_space().check_translations()?;
         }
-        self.check_cloned_bytes()
+        self.check_cloned_bytes()?;
+        self.check_pins()?;
+        self.check_ports()
     }
 
     /// What every MCLONE'd piece shows, read through the Jinue process's address space, is what
-    /// the model says the VMO holds: the sharing MCLONE promises.
+    /// the model says the VMO holds: the sharing MCLONE promises. A page its pager has not
+    /// supplied reads nothing (the engine never waits).
     fn check_cloned_bytes(&self) -> Result<(), String> {
         for child in self.jinue.values() {
             for piece in &child.pieces {
+                let size = self.size_of(piece.vmo);
                 for page in 0..piece.len / PAGE {
                     let vmo_at = piece.vmo_offset + page * PAGE;
                     let mut byte = [0u8; 1];
@@ -1190,15 +1731,19 @@ impl World {
                         .process
                         .address_space()
                         .read(piece.addr + page * PAGE + 7, &mut byte);
-                    if vmo_at >= self.model.size(piece.vmo) {
+                    let at = vmo_at / PAGE;
+                    if vmo_at >= size || self.pager_gate(piece.vmo, at..at + 1) != Gate::Clear {
                         if done != 0 {
-                            return Err("a cloned page past the VMO's end was readable".into());
+                            return Err(format!(
+                                "MCLONE'd page {page} of {:?} past its end or not supplied \
+                                 was readable",
+                                piece.vmo
+                            ));
                         }
                         continue;
                     }
                     let expected = self
-                        .model
-                        .read(piece.vmo, vmo_at + 7, 1)
+                        .content_read(piece.vmo, vmo_at + 7, 1)
                         .map_err(|e| format!("model read: {e:?}"))?;
                     if done != 1 || byte[0] != expected[0] {
                         return Err(format!(
@@ -1213,8 +1758,8 @@ impl World {
         Ok(())
     }
 
-    /// Closes every handle, unmaps everything and destroys the Jinue processes; then no frame
-    /// may be in use.
+    /// Closes every handle, unmaps everything, unpins and releases every pin and destroys the
+    /// Jinue processes; then no frame may be in use.
     fn close_everything(mut self) -> Result<(), String> {
         let fds: Vec<usize> = self.jinue.keys().copied().collect();
         for fd in fds {
@@ -1226,14 +1771,25 @@ impl World {
             self.unmap(0)?;
             self.check_state()?;
         }
+        self.release_every_pin()?;
         while let Some(held) = self.handles.first().copied() {
             self.sys()
                 .handle_close(held.value)
                 .map_err(|s| format!("closing a held handle: {s}"))?;
-            self.handles.remove(0);
-            self.drop_ref(held.vmo);
+            self.forget_handle(held.value);
             self.check_state()?;
         }
+        while let Some(held) = self.others.first().copied() {
+            self.sys()
+                .handle_close(held.value)
+                .map_err(|s| format!("closing a held handle: {s}"))?;
+            self.forget_handle(held.value);
+            // Closing a port drops its packets; the others change nothing the checks see.
+            if matches!(held.obj, Obj::Port(_)) {
+                self.check_state()?;
+            }
+        }
+        self.check_state()?;
         check("VMOs the harness still holds", 0, self.refs.len())?;
         check(
             "frames in use with nothing open",
@@ -1245,8 +1801,10 @@ impl World {
             kernel,
             process,
             jinue,
+            btis,
             ..
         } = self;
+        drop(btis);
         drop(jinue);
         drop(process);
         drop(kernel);
@@ -1257,3 +1815,9 @@ impl World {
         )
     }
 }
+
+/// Queued packets as the harness expects them, oldest first.
+type Queue = VecDeque<PortPacket>;
+
+/// Pages of a one-way clone (pager families) it holds itself.
+type Owned = BTreeSet<u64>;
