@@ -1494,6 +1494,23 @@ impl World {
 
     // -- Jinue -----------------------------------------------------------------------------
 
+    /// Compares a Jinue call's outcome with the expected one and counts it; `Ok(true)` when it
+    /// succeeded.
+    fn jinue_outcome(
+        &mut self,
+        what: &str,
+        expected: Result<(), Errno>,
+        actual: Result<usize, Errno>,
+    ) -> Result<bool, String> {
+        check(what, expected, actual.map(|_| ()))?;
+        if actual.is_ok() {
+            self.stats.succeeded += 1;
+        } else {
+            self.stats.refused += 1;
+        }
+        Ok(actual.is_ok())
+    }
+
     fn jinue_create(&mut self, fd: usize) -> Result<(), String> {
         let actual = self.kernel.jinue(&self.process).create_process(fd);
         // Slot 0 holds this process's own descriptor.
@@ -1502,12 +1519,7 @@ impl World {
         } else {
             Ok(())
         };
-        check(
-            "Jinue CREATE_PROCESS",
-            expected,
-            actual.as_ref().map(|_| ()).map_err(|e| *e),
-        )?;
-        if actual.is_ok() {
+        if self.jinue_outcome("Jinue CREATE_PROCESS", expected, actual)? {
             let process = self
                 .process
                 .descriptors()
@@ -1525,9 +1537,6 @@ impl World {
                     pieces: Vec::new(),
                 },
             );
-            self.stats.succeeded += 1;
-        } else {
-            self.stats.refused += 1;
         }
         Ok(())
     }
@@ -1570,16 +1579,9 @@ impl World {
             }
         };
         let actual = self.kernel.jinue(&self.process).mclone(0, dest, Some(args));
-        check(
-            "Jinue MCLONE",
-            expected,
-            actual.as_ref().map(|_| ()).map_err(|e| *e),
-        )?;
-        if actual.is_err() {
-            self.stats.refused += 1;
+        if !self.jinue_outcome("Jinue MCLONE", expected, actual)? {
             return Ok(());
         }
-        self.stats.succeeded += 1;
         self.stats.jinue_clones += 1;
         // The destination range was unmapped first: a piece it covered lets go of its VMO,
         // and each remnant of a piece cut at the range's edge holds it on its own.
@@ -1642,16 +1644,9 @@ impl World {
                 Some(_) => Ok(()),
             }
         };
-        check(
-            "Jinue DESTROY",
-            expected,
-            actual.as_ref().map(|_| ()).map_err(|e| *e),
-        )?;
-        if actual.is_err() {
-            self.stats.refused += 1;
+        if !self.jinue_outcome("Jinue DESTROY", expected, actual)? {
             return Ok(());
         }
-        self.stats.succeeded += 1;
         let child = self.jinue.get_mut(&fd).expect("checked above");
         child.destroyed = true;
         let pieces: Vec<ClonedPiece> = child.pieces.drain(..).collect();
