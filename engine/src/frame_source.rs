@@ -117,6 +117,24 @@ pub trait FrameSource: Send + Sync + 'static {
         Err(PhysicalError::NotSupported)
     }
 
+    /// A frame holding a copy of `source` at physical address `paddr`, if that frame is free
+    /// and may be handed out now; `None` otherwise (the engine then allocates as usual). Lets
+    /// an MMU that shows some frames more cheaply than others (see [`Mmu::placement`]) get
+    /// them. The default never can.
+    ///
+    /// [`Mmu::placement`]: crate::Mmu::placement
+    fn allocate_copy_at(&self, source: &Self::Frame, paddr: u64) -> Option<Self::Frame> {
+        let _ = (source, paddr);
+        None
+    }
+
+    /// A zero-filled frame at physical address `paddr`, as for
+    /// [`FrameSource::allocate_copy_at`].
+    fn allocate_zeroed_at(&self, paddr: u64) -> Option<Self::Frame> {
+        let _ = paddr;
+        None
+    }
+
     /// Whether `frame` is a borrowed token (from [`FrameSource::borrow_frames`]).
     fn is_borrowed(&self, frame: &Self::Frame) -> bool {
         let _ = frame;

@@ -28,6 +28,11 @@ pub(crate) trait Translations: Send + Sync {
     fn map(&self, vaddr: u64, target: PageTarget, perms: Perms) -> Result<(), MmuFull>;
     fn unmap(&self, vaddr: u64, len: u64);
     fn restrict(&self, vaddr: u64, len: u64, allowed: Perms);
+    /// See [`Mmu::placement`](crate::Mmu::placement).
+    fn placement(&self, vaddr: u64, mapping: (u64, u64)) -> Option<u64> {
+        let _ = (vaddr, mapping);
+        None
+    }
 }
 
 /// Identifies a mapping's record within its family.

@@ -144,8 +144,9 @@ enum Want<'a> {
     /// Its current content, committed (COMMIT).
     Commit,
     /// As `Commit`, for a write fault: a frame still shared stays with this VMO and its other
-    /// readers get the copy (see [`Plan::Swap`]).
-    FaultCommit,
+    /// readers get the copy (see [`Plan::Swap`]), unless the MMU prefers the frame at physical
+    /// address `at` and that one can be had.
+    FaultCommit { at: Option<u64> },
     /// Current content with `bytes` written at `span.in_page` (a write; also a partial zero).
     Write(&'a [u8]),
     /// Zeros, with no frame (a whole-page ZERO).
@@ -475,16 +476,18 @@ impl<P: Platform> Vmo<P> {
         self.family.state.lock().mappings.remove(key);
     }
 
-    /// Resolves a fault on page `page` of this VMO, mapped with `perms` at `vaddr`: a read
-    /// translates to the page's current frame (or to zeros), writable only if the VMO holds the
-    /// frame itself; a write first commits the page exactly as [`Vmo::write`] would. The
-    /// translation is installed under the family lock, so no change can slip in between.
+    /// Resolves a fault on page `page` of this VMO, mapped with `perms` at `vaddr` (by a
+    /// mapping covering `extent`): a read translates to the page's current frame (or to zeros),
+    /// writable only if the VMO holds the frame itself; a write first commits the page exactly
+    /// as [`Vmo::write`] would, with the frame where the MMU prefers it if it can be had there.
+    /// The translation is installed under the family lock, so no change can slip in between.
     pub(crate) fn fault_in(
         &self,
         page: u64,
         write: bool,
         perms: Perms,
         vaddr: u64,
+        extent: (u64, u64),
         space: &dyn Translations,
     ) -> VmResult<()> {
         let mut state = self.family.state.lock();
@@ -492,7 +495,7 @@ impl<P: Platform> Vmo<P> {
             space as *const dyn Translations as *const () as usize,
             vaddr,
         ));
-        let result = self.fault_in_locked(&mut state, page, write, perms, vaddr, space);
+        let result = self.fault_in_locked(&mut state, page, write, perms, (vaddr, extent), space);
         state.faulting = None;
         result
     }
@@ -504,7 +507,7 @@ impl<P: Platform> Vmo<P> {
         page: u64,
         write: bool,
         perms: Perms,
-        vaddr: u64,
+        (vaddr, extent): (u64, (u64, u64)),
         space: &dyn Translations,
     ) -> VmResult<()> {
         if page >= state.node(self.node).pages_len {
@@ -521,11 +524,12 @@ impl<P: Platform> Vmo<P> {
                 len: PAGE_SIZE,
                 in_range: 0,
             };
+            let at = space.placement(vaddr, extent);
             apply(
                 state,
                 frames,
                 target,
-                core::iter::once((span, Want::FaultCommit)),
+                core::iter::once((span, Want::FaultCommit { at })),
             )?;
         }
         let (translation, allowed) = match resolve(state, target, page) {
@@ -1027,13 +1031,27 @@ fn plan<S: FrameSource>(
             let Some(shared) = state.node(node).pages.get(slot) else {
                 unreachable!("resolve points at a frame")
             };
-            // A pinned frame never moves: its reader keeps it, and the writer gets a copy.
-            if matches!(want, Want::FaultCommit) && !state.pins.is_pinned(node, slot) {
-                return Ok(Plan::Swap {
-                    copy: frames.allocate_copy(shared)?,
-                    node,
-                    slot,
-                });
+            if let Want::FaultCommit { at } = want {
+                // The MMU shows the frame at `at` most cheaply: when that is not the shared
+                // frame and it is free, the writer gets its copy there.
+                let preferred = at
+                    .filter(|&at| at != frames.physical_address(shared))
+                    .and_then(|at| frames.allocate_copy_at(shared, at));
+                if let Some(frame) = preferred {
+                    return Ok(Plan::Fresh {
+                        frame,
+                        left: Some((node, slot)),
+                        written: false,
+                    });
+                }
+                // A pinned frame never moves: its reader keeps it, and the writer gets a copy.
+                if !state.pins.is_pinned(node, slot) {
+                    return Ok(Plan::Swap {
+                        copy: frames.allocate_copy(shared)?,
+                        node,
+                        slot,
+                    });
+                }
             }
             let frame = match whole_write {
                 Some(bytes) => frames.allocate_filled(bytes)?,
@@ -1048,7 +1066,7 @@ fn plan<S: FrameSource>(
         Source::Marker { node, page: slot } => Ok(Plan::Fresh {
             frame: match whole_write {
                 Some(bytes) => frames.allocate_filled(bytes)?,
-                None => frames.allocate_zeroed()?,
+                None => zeroed_at(frames, want)?,
             },
             // The marker above may be nobody's once this page has a frame of its own.
             left: Some((node, slot)),
@@ -1057,11 +1075,22 @@ fn plan<S: FrameSource>(
         Source::Zeros => Ok(Plan::Fresh {
             frame: match whole_write {
                 Some(bytes) => frames.allocate_filled(bytes)?,
-                None => frames.allocate_zeroed()?,
+                None => zeroed_at(frames, want)?,
             },
             left: None,
             written: whole_write.is_some(),
         }),
+    }
+}
+
+/// A zero-filled frame, where a write fault's MMU prefers it if that one is free.
+fn zeroed_at<S: FrameSource>(frames: &S, want: Want<'_>) -> Result<S::Frame, OutOfFrames> {
+    match want {
+        Want::FaultCommit { at: Some(at) } => match frames.allocate_zeroed_at(at) {
+            Some(frame) => Ok(frame),
+            None => frames.allocate_zeroed(),
+        },
+        _ => frames.allocate_zeroed(),
     }
 }
 
@@ -1287,7 +1316,7 @@ pub(crate) fn fault_commit<S: FrameSource>(
             len: PAGE_SIZE,
             in_range: 0,
         };
-        (span, Want::FaultCommit)
+        (span, Want::FaultCommit { at: None })
     });
     apply(state, frames, id, spans)
 }

@@ -374,6 +374,12 @@ mod floor {
 
 fn main() {
     let quick = std::env::args().any(|arg| arg == "--quick");
+    if std::env::args().any(|arg| arg == "--profile-fault") {
+        // Only our side of measurement 2, many times: for `perf record`.
+        let times: Vec<Duration> = (0..200).map(|_| our_cow_fault(4096)).collect();
+        println!("our first write: {:.2?}", median(times));
+        return;
+    }
     let (len, rounds) = if quick { (64 << 20, 3) } else { (1 << 30, 9) };
     println!(
         "mapped memory vs Linux ({} MiB region{})",

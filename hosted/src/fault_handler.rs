@@ -1,8 +1,9 @@
-//! The SIGSEGV handler that makes the calling program's mappings work: a fault inside the
-//! runtime's reserved range is resolved by the engine in the faulting thread (which installs the
-//! page and returns, so the access is retried); a fault the mapping does not allow, or at an
-//! address with no mapping, crashes the program as the real kernel would. Faults anywhere else
-//! go to whatever handler was installed before (or the default action).
+//! The SIGSEGV and SIGBUS handler that makes the calling program's mappings work: a fault
+//! inside the runtime's reserved range (SIGSEGV from the reservation or an island, SIGBUS from a
+//! userfaultfd window, see `host_mmu`) is resolved by the engine in the faulting thread (which
+//! installs the page and returns, so the access is retried); a fault the mapping does not allow,
+//! or at an address with no mapping, crashes the program with SIGSEGV as the real kernel would.
+//! Faults anywhere else go to whatever handler was installed before (or the default action).
 //!
 //! The handler runs on the faulting thread's own stack (no `SA_ONSTACK`): resolving a fault
 //! needs more than a small alternate stack, and a stack overflow dies of SIGSEGV either way.
@@ -22,27 +23,30 @@ use vm_engine::{Access, AccessError, AddressSpace};
 use crate::platform::HostPlatform;
 use crate::runtime::Runtime;
 
-/// The handler that was installed before ours.
-static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
+/// The handlers that were installed before ours, for SIGSEGV and SIGBUS.
+static PREVIOUS: OnceLock<[libc::sigaction; 2]> = OnceLock::new();
 
 /// Installs the handler once; later calls do nothing.
 pub fn install() {
-    PREVIOUS.get_or_init(|| {
-        // SAFETY: plain-data structs zero-initialised as sigaction(2) expects; `handler` has
-        // the SA_SIGINFO signature; the previous action is saved before anything can chain
-        // to it (a fault in our range before `PREVIOUS` is set resolves without chaining).
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = handler as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
-            libc::sigemptyset(&mut action.sa_mask);
-            let mut previous: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(libc::SIGSEGV, &action, &mut previous) != 0 {
-                previous.sa_sigaction = libc::SIG_DFL;
-            }
-            previous
+    PREVIOUS.get_or_init(|| [take_over(libc::SIGSEGV), take_over(libc::SIGBUS)]);
+}
+
+/// Makes `handler` the action of `signal`; returns the action it replaces.
+fn take_over(signal: libc::c_int) -> libc::sigaction {
+    // SAFETY: plain-data structs zero-initialised as sigaction(2) expects; `handler` has the
+    // SA_SIGINFO signature; the previous action is saved before anything can chain to it (a
+    // fault in our range before `PREVIOUS` is set resolves without chaining).
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
+        libc::sigemptyset(&mut action.sa_mask);
+        let mut previous: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(signal, &action, &mut previous) != 0 {
+            previous.sa_sigaction = libc::SIG_DFL;
         }
-    });
+        previous
+    }
 }
 
 /// What the faulting access was, from the x86-64 page-fault error code.
@@ -81,8 +85,23 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
             if resolve(space, address, access).is_ok() {
                 return;
             }
-            // Not allowed: die of this fault, as on the real kernel.
-            default_action(signal);
+            // Not allowed: die of SIGSEGV at this address, as on the real kernel. A window page
+            // faults with SIGBUS: make it inaccessible so that the retried access is a SIGSEGV.
+            if signal == libc::SIGBUS {
+                let page = address & !(vm_engine::PAGE_SIZE as u64 - 1);
+                // SAFETY: a page of the runtime's reservation; the program is about to die.
+                unsafe {
+                    libc::mmap(
+                        page as *mut libc::c_void,
+                        vm_engine::PAGE_SIZE,
+                        libc::PROT_NONE,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                        -1,
+                        0,
+                    )
+                };
+            }
+            default_action(libc::SIGSEGV);
             return;
         }
     }
@@ -122,6 +141,7 @@ fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_
     let Some(previous) = PREVIOUS.get() else {
         return default_action(signal);
     };
+    let previous = &previous[usize::from(signal == libc::SIGBUS)];
     match previous.sa_sigaction {
         libc::SIG_DFL | libc::SIG_IGN => default_action(signal),
         address if previous.sa_flags & libc::SA_SIGINFO != 0 => {

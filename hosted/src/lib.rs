@@ -13,6 +13,7 @@ pub mod host_mmu;
 pub mod memfd_frames;
 pub mod platform;
 pub mod runtime;
+pub mod userfault;
 pub mod zx;
 
 pub use memfd_frames::MemfdFrames;

@@ -244,6 +244,48 @@ impl MemfdFrames {
         }
     }
 
+    /// Frame `index`, charged, if it is free (released, returned, or never used but with file
+    /// space), and whether it may hold old bytes. `None` if it is in use, out of range, or the
+    /// limit forbids one more frame.
+    fn take_at(&self, index: u32) -> Option<(MemfdFrame, bool)> {
+        if index == 0 || index >= self.capacity {
+            return None;
+        }
+        self.charge().ok()?;
+        let mut a = self.allocator.lock();
+        let used_before = if a.free.remove(&index) {
+            true
+        } else if a.returned.contains(&index) {
+            let offset = u64::from(index) * PAGE;
+            if fallocate(&self.fd, FallocateFlags::empty(), offset, PAGE).is_err() {
+                drop(a);
+                self.in_use.fetch_sub(1, Ordering::AcqRel);
+                return None;
+            }
+            a.returned.remove(&index);
+            false
+        } else if index >= a.high && index < a.reserved {
+            // Never used: the ones skipped over become free frames.
+            let high = a.high;
+            a.free.extend(high..index);
+            a.high = index + 1;
+            false
+        } else {
+            drop(a);
+            self.in_use.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        };
+        a.cursor = index + 1;
+        Some((Self::token(index, false), used_before))
+    }
+
+    /// The frame index at physical address `paddr`, if it is a page boundary in the file.
+    fn index_of(&self, paddr: u64) -> Option<u32> {
+        (paddr % PAGE == 0)
+            .then(|| u32::try_from(paddr / PAGE).ok())
+            .flatten()
+    }
+
     /// A token for frame `index` (never 0: callers exclude the zero frame).
     fn token(index: u32, borrowed: bool) -> MemfdFrame {
         match std::num::NonZeroU32::new(index) {
@@ -415,6 +457,28 @@ impl FrameSource for MemfdFrames {
             )
         };
         Ok(frame)
+    }
+
+    fn allocate_copy_at(&self, source: &MemfdFrame, paddr: u64) -> Option<MemfdFrame> {
+        let (frame, _) = self.take_at(self.index_of(paddr)?)?;
+        // SAFETY: as for `allocate_copy` (the frame taken is free, so not `source`).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.at(source.index(), 0),
+                self.at(frame.index(), 0),
+                PAGE_SIZE,
+            )
+        };
+        Some(frame)
+    }
+
+    fn allocate_zeroed_at(&self, paddr: u64) -> Option<MemfdFrame> {
+        let (frame, used_before) = self.take_at(self.index_of(paddr)?)?;
+        if used_before {
+            // SAFETY: as for `allocate_zeroed`.
+            unsafe { self.at(frame.index(), 0).write_bytes(0, PAGE_SIZE) };
+        }
+        Some(frame)
     }
 
     fn release(&self, frame: MemfdFrame) {

@@ -9,6 +9,11 @@
 //! Frames are limited so that exhausting memory is an error code (`ZX_ERR_NO_MEMORY`), never
 //! the host killing the program: by default half the machine's RAM, or the number of 4 KiB
 //! frames in the environment variable `ZIRCON_FRAME_LIMIT` when the program starts.
+//!
+//! Translations go through userfaultfd windows where the host allows it (see `host_mmu`);
+//! `ZIRCON_HOST_WINDOWS=0` makes every translation a host mapping of its own instead. A child
+//! made by `fork()` starts with nothing translated: the reservation is put back over the whole
+//! range in the child (a `pthread_atfork` handler), and its accesses fault the pages in again.
 
 use std::sync::{Arc, OnceLock};
 
@@ -18,6 +23,7 @@ use vm_kernel::{HandleValue, Kernel, Name, Process, Syscalls};
 use crate::host_mmu::{HostMmu, DEFAULT_RUN_BUDGET};
 use crate::memfd_frames::MemfdFrames;
 use crate::platform::HostPlatform;
+use crate::userfault::Userfault;
 
 /// Bytes of host address space reserved for the program's root VMAR: 64 GiB.
 pub const RESERVED_BYTES: u64 = 64 << 30;
@@ -55,6 +61,10 @@ impl Runtime {
         // SAFETY: the range was just reserved for this MMU alone, and the frame file lives in
         // the kernel, which outlives the program's process.
         let mmu = unsafe { HostMmu::new(frames.file(), base, RESERVED_BYTES, DEFAULT_RUN_BUDGET) };
+        let windows = std::env::var(HOST_WINDOWS_VARIABLE).map_or(true, |value| value != "0");
+        let mmu = mmu.with_userfault(if windows { Userfault::open() } else { None });
+        // SAFETY: registering a handler that only runs in the child after fork(2).
+        unsafe { libc::pthread_atfork(None, None, Some(forget_translations_in_child)) };
         // An empty handle table always has room for the first two handles.
         let (process, job, root_vmar) = kernel
             .boot_process_with_mmu(Name::new(b"self"), Box::new(mmu))
@@ -117,6 +127,31 @@ impl Runtime {
         self.root_vmar
     }
 }
+
+/// In a fork's child: drops every translation of the inherited address space (islands share
+/// frames with the parent; windows would answer to the parent's userfaultfd), so that the
+/// child's accesses fault into its own copy of the runtime.
+extern "C" fn forget_translations_in_child() {
+    if let Some(runtime) = RUNTIME.get() {
+        let (base, size) = runtime.reserved;
+        // SAFETY: the reserved range is the runtime's own; the child has only this thread.
+        let reserved = unsafe {
+            mmap_anonymous(
+                base as *mut _,
+                size as usize,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+            )
+        };
+        if reserved.is_err() {
+            std::process::abort();
+        }
+        crate::host_mmu::forget_after_fork();
+    }
+}
+
+/// The environment variable that turns userfaultfd windows off (`0`).
+pub const HOST_WINDOWS_VARIABLE: &str = "ZIRCON_HOST_WINDOWS";
 
 /// The environment variable that sets the frame limit.
 pub const FRAME_LIMIT_VARIABLE: &str = "ZIRCON_FRAME_LIMIT";

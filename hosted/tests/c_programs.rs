@@ -3,7 +3,9 @@
 //! The library is built first with `cargo build --release -p zircon-hosted`; then every program is
 //! compiled twice with the system C compiler, exactly as the spec's README builds C programs (once
 //! against `libzircon.a`, once against `libzircon.so`), with `-Wall -Wextra -Werror` on top, and
-//! both binaries run under a time limit. A program passes when both exit with status 0. Binaries
+//! both binaries run under a time limit. The shared-library run has the host MMU's userfaultfd
+//! windows turned off (`ZIRCON_HOST_WINDOWS=0`), so every program also checks the path where each
+//! translation is a host mapping of its own. A program passes when both exit with status 0. Binaries
 //! and their output go to `target/c-tests/`. `headers.c` is a compile-time check run by CI and is
 //! not run here.
 
@@ -138,6 +140,7 @@ fn run(program: &str, linkage: Linkage, binary: &Path) -> Result<(), String> {
         .stderr(open(&stderr_path)?);
     if let Linkage::Shared = linkage {
         command.env("LD_LIBRARY_PATH", target_dir().join("release"));
+        command.env("ZIRCON_HOST_WINDOWS", "0");
     }
     for &(_, variable, value) in ENVIRONMENT.iter().filter(|(name, ..)| *name == program) {
         command.env(variable, value);

@@ -50,6 +50,18 @@ pub trait Mmu: Send + 'static {
     /// Lowers every translation in `[vaddr, vaddr + len)` to at most `allowed`.
     fn restrict(&mut self, vaddr: u64, len: u64, allowed: Perms);
 
+    /// Where a frame for the page at `vaddr` (of a mapping covering `[mapping.0, mapping.1)`)
+    /// is cheapest to show: the physical address the MMU would prefer, asked before a write
+    /// fault there commits a page. The engine gives the page a frame at that address when the
+    /// frame source can (see [`FrameSource::allocate_copy_at`]); it is only a hint. The
+    /// default has no preference.
+    ///
+    /// [`FrameSource::allocate_copy_at`]: crate::FrameSource::allocate_copy_at
+    fn placement(&mut self, vaddr: u64, mapping: (u64, u64)) -> Option<u64> {
+        let _ = (vaddr, mapping);
+        None
+    }
+
     /// The translation of the page at `vaddr`, for MMUs that can tell (checkers use it).
     fn translation(&self, vaddr: u64) -> Option<(PageTarget, Perms)>;
 

@@ -70,6 +70,10 @@ impl<P: Platform> Translations for MmuCell<P> {
     fn restrict(&self, vaddr: u64, len: u64, allowed: Perms) {
         self.mmu.lock().restrict(vaddr, len, allowed);
     }
+
+    fn placement(&self, vaddr: u64, mapping: (u64, u64)) -> Option<u64> {
+        self.mmu.lock().placement(vaddr, mapping)
+    }
 }
 
 struct Shared<P: Platform> {
@@ -295,6 +299,7 @@ impl<P: Platform> AddressSpace<P> {
                 access == Access::Write,
                 mapping.perms,
                 page,
+                (mapping.base, mapping.end()),
                 &*self.shared.translations,
             )
             .map_err(|error| match error {
@@ -358,6 +363,7 @@ impl<P: Platform> AddressSpace<P> {
                         access == Access::Write,
                         mapping.perms,
                         page,
+                        (mapping.base, mapping.end()),
                         &*self.shared.translations,
                     );
                     match faulted {
@@ -932,9 +938,14 @@ fn populate<P: Platform>(mapping: &Mapping<P>, translations: &dyn Translations) 
         match mapping.vmo.current_translation(page) {
             Some((PageTarget::Frame(_), _)) => {
                 // A translation that cannot be had now is made by the first access instead.
-                let _ = mapping
-                    .vmo
-                    .fault_in(page, false, mapping.perms, vaddr, translations);
+                let _ = mapping.vmo.fault_in(
+                    page,
+                    false,
+                    mapping.perms,
+                    vaddr,
+                    (mapping.base, mapping.end()),
+                    translations,
+                );
             }
             Some((PageTarget::Zeros, _)) => {}
             None => break,

@@ -54,7 +54,7 @@ impl SoftwareMmu {
         &self,
         from: u64,
         to: u64,
-    ) -> impl Iterator<Item = (u64, PageTarget, Perms)> + '_ {
+    ) -> impl DoubleEndedIterator<Item = (u64, PageTarget, Perms)> + '_ {
         self.translations
             .range(from..to.max(from))
             .map(|(&vaddr, &(target, perms))| (vaddr, target, perms))
