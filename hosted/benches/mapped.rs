@@ -7,12 +7,15 @@
 //!    baseline is what a fuzzer or test harness does without us: `fork()` a child that dirties
 //!    the same `k` pages of an equally written 1 GiB anonymous region and exits, and wait for it.
 //!    k = 1, 16, 256, 4096.
-//! 2. First write to a page shared with a snapshot, through the pointer (our fault: SIGSEGV, the
-//!    engine's copy, the new mapping), against the kernel's copy-on-write fault on a page shared
-//!    with a forked parent (timed inside the child).
+//! 2. First write to a page shared with a snapshot, through the pointer (our fault: a SIGBUS from
+//!    the write-protected entry of the userfaultfd window, the engine's copy, the protection
+//!    lifted), against the kernel's copy-on-write fault on a page shared with a forked parent
+//!    (timed inside the child).
 //!
-//! 3. For both, the host's floor: the same work with no engine at all, only the signals and host
-//!    calls any signal-based design needs (see `floor`).
+//! 3. For both, the floor of a design with one host mapping per translation: the same work with
+//!    no engine at all, only the signals and `mprotect`/`mmap` calls (see `floor`).
+//!
+//! `-- --profile-fault` runs only our side of measurement 2, many times, for `perf record`.
 //!
 //! `cargo bench -p zircon-hosted --bench mapped` (about a minute; `-- --quick` runs a 64 MiB
 //! region and a few rounds, whose ratios are not the issue's figures).
