@@ -57,6 +57,25 @@ pub fn forget_after_fork() {
     FORKS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Replaces whatever `[vaddr, vaddr + len)`, a range of the runtime's reservation, holds with a
+/// fresh inaccessible mapping: what removing translations means.
+pub(crate) fn put_back_reservation(vaddr: u64, len: u64) {
+    // SAFETY: callers pass ranges of the reservation, which only the MMU maps into.
+    let result = unsafe {
+        mmap_anonymous(
+            vaddr as *mut _,
+            len as usize,
+            ProtFlags::empty(),
+            MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
+        )
+    };
+    if result.is_err() {
+        // Cannot happen for a range we own short of the host running out of mappings; a
+        // mapping left in place would be a stale translation, which must never be.
+        std::process::abort();
+    }
+}
+
 /// A window's extent and line-up: it shows file offset `offset + (vaddr - start)` at `vaddr`.
 #[derive(Clone, Copy, Debug)]
 struct Window {
@@ -232,22 +251,8 @@ impl HostMmu {
 
     /// Puts the reservation back over `[vaddr, vaddr + len)`.
     fn reserve(&self, vaddr: u64, len: u64) {
-        // SAFETY: the range lies in the reservation this MMU owns (the engine only translates
-        // addresses of its address space, which is that reservation); replacing whatever is
-        // there with a fresh inaccessible mapping is what removing a translation means.
-        let result = unsafe {
-            mmap_anonymous(
-                vaddr as *mut _,
-                len as usize,
-                ProtFlags::empty(),
-                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
-            )
-        };
-        if result.is_err() {
-            // Cannot happen for a range we own short of the host running out of mappings; a
-            // mapping left in place would be a stale translation, which must never be.
-            std::process::abort();
-        }
+        // The engine only translates addresses of its address space, which is our reservation.
+        put_back_reservation(vaddr, len);
     }
 
     /// Removes the page-table entries of window pages `[vaddr, vaddr + len)`.

@@ -279,6 +279,20 @@ impl MemfdFrames {
         Some((Self::token(index, false), used_before))
     }
 
+    /// `frame`, just taken, holding a copy of `source`.
+    fn copied(&self, source: &MemfdFrame, frame: MemfdFrame) -> MemfdFrame {
+        // SAFETY: two distinct frames inside the physmap (a frame just taken was free, so it is
+        // not `source`); the new one is ours alone.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.at(source.index(), 0),
+                self.at(frame.index(), 0),
+                PAGE_SIZE,
+            )
+        };
+        frame
+    }
+
     /// The frame index at physical address `paddr`, if it is a page boundary in the file.
     fn index_of(&self, paddr: u64) -> Option<u32> {
         (paddr % PAGE == 0)
@@ -448,28 +462,12 @@ impl FrameSource for MemfdFrames {
 
     fn allocate_copy(&self, source: &MemfdFrame) -> Result<MemfdFrame, OutOfFrames> {
         let (frame, _) = self.take()?;
-        // SAFETY: two distinct frames inside the physmap; the new one is ours alone.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.at(source.index(), 0),
-                self.at(frame.index(), 0),
-                PAGE_SIZE,
-            )
-        };
-        Ok(frame)
+        Ok(self.copied(source, frame))
     }
 
     fn allocate_copy_at(&self, source: &MemfdFrame, paddr: u64) -> Option<MemfdFrame> {
         let (frame, _) = self.take_at(self.index_of(paddr)?)?;
-        // SAFETY: as for `allocate_copy` (the frame taken is free, so not `source`).
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.at(source.index(), 0),
-                self.at(frame.index(), 0),
-                PAGE_SIZE,
-            )
-        };
-        Some(frame)
+        Some(self.copied(source, frame))
     }
 
     fn allocate_zeroed_at(&self, paddr: u64) -> Option<MemfdFrame> {

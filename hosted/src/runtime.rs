@@ -134,18 +134,7 @@ impl Runtime {
 extern "C" fn forget_translations_in_child() {
     if let Some(runtime) = RUNTIME.get() {
         let (base, size) = runtime.reserved;
-        // SAFETY: the reserved range is the runtime's own; the child has only this thread.
-        let reserved = unsafe {
-            mmap_anonymous(
-                base as *mut _,
-                size as usize,
-                ProtFlags::empty(),
-                MapFlags::PRIVATE | MapFlags::FIXED | MapFlags::NORESERVE,
-            )
-        };
-        if reserved.is_err() {
-            std::process::abort();
-        }
+        crate::host_mmu::put_back_reservation(base, size);
         crate::host_mmu::forget_after_fork();
     }
 }
