@@ -751,7 +751,8 @@ impl<P: Platform> Vmo<P> {
         let pinned = state.pins.pinned_in(target, whole.clone())?;
         let unpinned = |page: &u64| pinned.binary_search(page).is_err();
         // Whole pages matter only where the VMO or an ancestor holds something, unless a visible
-        // ancestor could still write there later (then every page needs a zero marker).
+        // ancestor could still write there later (then every page it can show through needs a
+        // zero marker).
         let mut pages: Vec<u64> = Vec::new();
         if state.node(target).link.is_none() {
             // Nothing above: whole pages simply lose their frames.
@@ -760,13 +761,32 @@ impl<P: Platform> Vmo<P> {
             }
             invalidate(&state, target, whole.clone(), Change::Content);
         } else if has_visible_ancestor(&state, target) {
-            let count = usize::try_from(whole.end - whole.start).unwrap_or(usize::MAX);
+            // Past the link's limit nothing above ever shows through: there only the VMO's own
+            // pages need zeroing, so a long range over a small parent costs what the parent
+            // covers, not the length of the range.
+            let limit = state
+                .node(target)
+                .link
+                .map_or(whole.start, |link| link.limit);
+            let seen = whole.start..whole.end.min(limit).max(whole.start);
+            let beyond = seen.end..whole.end;
+            let own_beyond = state.node(target).pages.used_count_in(beyond.clone());
+            let count = usize::try_from((seen.end - seen.start).saturating_add(own_beyond))
+                .unwrap_or(usize::MAX);
             pages.try_reserve(count).map_err(|_| VmError::NoMemory)?;
-            pages.extend(whole.clone().filter(unpinned));
+            pages.extend(seen.filter(unpinned));
+            let split = pages.len();
+            state.node(target).pages.for_each_in(beyond, |page| {
+                if unpinned(&page) {
+                    pages.push(page);
+                }
+            });
+            pages[split..].sort_unstable();
         } else {
-            // Counted first, so that the list grows fallibly and then without allocating.
+            // Counted first, so that the list grows fallibly and then without allocating (every
+            // used slot is visited below, markers included).
             let count: u64 = path_ranges(&state, target, whole.clone())
-                .map(|(node, range, _)| state.node(node).pages.count_in(range))
+                .map(|(node, range, _)| state.node(node).pages.used_count_in(range))
                 .sum();
             let count = usize::try_from(count).unwrap_or(usize::MAX);
             pages.try_reserve(count).map_err(|_| VmError::NoMemory)?;

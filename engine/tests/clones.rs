@@ -182,6 +182,31 @@ fn zero_in_a_child_never_shows_the_parent() {
 }
 
 #[test]
+fn zero_of_a_one_way_clone_longer_than_its_parent_frees_its_own_pages_past_the_parent() {
+    // The parent shows through only its first two pages: beyond them the clone's own pages
+    // must still lose their frames, and the parent's later writes must stay hidden below.
+    let frames = Arc::new(InMemoryFrames::new());
+    let v = vmo(&frames, 2);
+    v.write(0, &[1; 2 * 4096]).unwrap();
+    let c = v
+        .create_child(ChildKind::OneWay, 0, 1 << 32, VmoOptions::default())
+        .unwrap();
+    for page in [1, 5, 1000, 900_000] {
+        c.write(page * P, &[7; 4096]).unwrap();
+    }
+    assert_eq!(frames.frames_in_use(), 2 + 4);
+    c.zero(0, 1 << 32).unwrap();
+    check(&c);
+    assert_eq!(frames.frames_in_use(), 2, "the clone's own frames are gone");
+    v.write(0, &[2; 2 * 4096]).unwrap();
+    for page in [0, 1, 2, 5, 1000, 900_000] {
+        assert_eq!(byte(&c, page), 0, "page {page}");
+    }
+    assert_eq!(byte(&v, 1), 2);
+    check(&v);
+}
+
+#[test]
 fn every_close_order_of_a_four_vmo_tree_frees_everything() {
     let orders = permutations(4);
     assert_eq!(orders.len(), 24);
