@@ -775,6 +775,35 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_the_host_dropped_is_installed_again_when_the_same_translation_is_asked() {
+        // Reclaim can clear a window entry behind the MMU's back; the fault that follows asks
+        // for the translation the book already has, and must get an entry again (or the access
+        // would fault for ever).
+        let frames = MemfdFrames::with_limit(16).unwrap();
+        let mut a = frames.allocate_zeroed().unwrap();
+        frames.write(&mut a, 0, b"again");
+        let fa = frames.physical_address(&a);
+        let Some((mut mmu, base)) = windowed_mmu(&frames, 4) else {
+            return;
+        };
+        for perms in [Perms::READ, Perms::READ | Perms::WRITE] {
+            mmu.map(base, PageTarget::Frame(fa), perms).unwrap();
+            mmu.zap(base, PAGE);
+            assert!(!entry(base).0, "dropped behind the MMU's back");
+            mmu.map(base, PageTarget::Frame(fa), perms).unwrap();
+            let writable = perms.contains(Perms::WRITE);
+            assert_eq!(entry(base), (true, !writable), "{perms:?}");
+            // SAFETY: the page is mapped readable.
+            assert_eq!(
+                unsafe { std::slice::from_raw_parts(base as *const u8, 5) },
+                b"again"
+            );
+            mmu.unmap(base, PAGE);
+        }
+        frames.release(a);
+    }
+
+    #[test]
     fn a_frame_the_window_does_not_show_there_is_an_island_cut_out_of_it() {
         let frames = MemfdFrames::with_limit(16).unwrap();
         let a = frames.allocate_zeroed().unwrap();

@@ -755,3 +755,60 @@ fn child_runs_out_of_frames() {
     let _ = mapping.write_at(63 * PAGE, &[1]);
     println!("write_at returned");
 }
+
+const READ_ONLY_CHILD_MARKER: &str = "RUST_API_READ_ONLY_STORE_CHILD";
+
+#[test]
+fn a_store_to_a_read_only_page_shown_through_a_window_kills_the_process_with_sigsegv() {
+    // In a window a read-only page is a write-protected entry, and the store faults with
+    // SIGBUS; the program must still die of SIGSEGV, as for any access a mapping forbids.
+    let output = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--ignored",
+            "--exact",
+            "child_stores_to_a_read_only_page",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(READ_ONLY_CHILD_MARKER, "1")
+        .output()
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("read: 17"), "{stdout}");
+    assert!(!stdout.contains("windowed: Some(false)"), "{stdout}");
+    assert!(!stdout.contains("store returned"), "{stdout}");
+    assert_eq!(
+        output.status.signal(),
+        Some(11),
+        "SIGSEGV: {:?}",
+        output.status
+    );
+}
+
+/// Runs only in the child process started above.
+#[test]
+#[ignore = "run in a child process that dies of its store"]
+fn child_stores_to_a_read_only_page() {
+    if std::env::var_os(READ_ONLY_CHILD_MARKER).is_none() {
+        return;
+    }
+    let vmo = Vmo::create(PAGE64).expect("a VMO");
+    vmo.write(&[0x11], 0).expect("a committed page");
+    let mapping = Vmar::root_self()
+        .map(VmarFlags::PERM_READ, 0, &vmo, 0, PAGE)
+        .expect("a read-only mapping");
+    // SAFETY: the page is mapped readable.
+    let byte = unsafe { std::ptr::read_volatile(mapping.as_ptr()) };
+    println!("read: {byte}");
+    let runtime = zircon::runtime::Runtime::get();
+    let windowed = runtime.process().address_space().with_mmu(|mmu| {
+        let host = mmu.as_any().downcast_ref::<zircon::host_mmu::HostMmu>()?;
+        host.uses_windows()
+            .then(|| host.is_windowed(mapping.addr() as u64))
+    });
+    // `None`: this host (or ZIRCON_HOST_WINDOWS=0) uses no windows.
+    println!("windowed: {windowed:?}");
+    // SAFETY: none: the store is forbidden, and the process is meant to die of it.
+    unsafe { std::ptr::write_volatile(mapping.as_ptr() as *mut u8, 0x99) };
+    println!("store returned");
+}
